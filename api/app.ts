@@ -1,0 +1,54 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { AppError } from "../shared/errors.js";
+import { adminAuth } from "./auth.js";
+import type { ApiCtx } from "./context.js";
+import { errorResponse, onError } from "./errors.js";
+import { adminPaymentRoutes } from "./routes/admin-payments.js";
+import { adminSaleRoutes } from "./routes/admin-sales.js";
+import { adminStockRoutes } from "./routes/admin-stock.js";
+import { checkoutRoutes } from "./routes/checkout.js";
+import { healthRoutes } from "./routes/health.js";
+import { itemRoutes } from "./routes/items.js";
+import { saleRoutes } from "./routes/sales.js";
+import { statsRoutes } from "./routes/stats.js";
+import { ticketRoutes } from "./routes/tickets.js";
+import { userRoutes } from "./routes/users.js";
+
+// Large enough for an admin sale listing thousands of items; checkout bodies are tiny.
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+export function createApp(ctx: ApiCtx) {
+  const app = new Hono();
+  app.onError(onError(ctx.deps.log));
+  app.notFound((c) => errorResponse(c, new AppError("not_found", `no route ${c.req.method} ${c.req.path}`)));
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) => {
+        c.header("Allow", methods.join(", "));
+        return errorResponse(c, new AppError("method_not_allowed", `${c.req.method} is not allowed here`));
+      },
+    }),
+  );
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => errorResponse(c, new AppError("payload_too_large", "the request body is too large")),
+    }),
+  );
+  app.use("/admin/*", adminAuth(ctx.deps.cfg));
+
+  app.route("/", checkoutRoutes(ctx));
+  app.route("/", ticketRoutes(ctx));
+  app.route("/", saleRoutes(ctx));
+  app.route("/", itemRoutes(ctx));
+  app.route("/", userRoutes(ctx));
+  app.route("/", healthRoutes(ctx));
+  app.route("/", statsRoutes(ctx));
+  app.route("/", adminSaleRoutes(ctx));
+  app.route("/", adminPaymentRoutes(ctx));
+  app.route("/", adminStockRoutes(ctx));
+  return app;
+}

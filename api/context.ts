@@ -1,0 +1,14 @@
+import type { Queue } from "bullmq";
+import type { AttemptRecorder } from "../shared/checkout/attempts.js";
+import type { Enqueuer } from "../shared/checkout/enqueue.js";
+import type { Deps } from "../shared/deps.js";
+import type { SaleDirectory } from "../shared/sales/directory.js";
+
+/** What the routes share: the stores, the sale directory, and the queue's producer side. */
+export interface ApiCtx {
+  deps: Deps;
+  directory: SaleDirectory;
+  enqueuer: Enqueuer;
+  attempts: AttemptRecorder;
+  queue: Queue;
+}

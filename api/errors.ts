@@ -1,0 +1,75 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { AppError, type ErrorCode } from "../shared/errors.js";
+import type { Logger } from "../shared/logger.js";
+
+/** The one mapping from error code to HTTP status. */
+export const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
+  invalid_request: 400,
+  unauthorized: 401,
+  not_found: 404,
+  item_not_found: 404,
+  sale_not_found: 404,
+  ticket_not_found: 404,
+  method_not_allowed: 405,
+  sale_not_active: 409,
+  sold_out: 409,
+  insufficient_stock: 409,
+  idempotency_conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  user_limit_reached: 429,
+  rate_limited: 429,
+  overloaded: 503,
+  unavailable: 503,
+  internal: 500,
+};
+
+export function errorResponse(c: Context, err: AppError) {
+  if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
+  return c.json({ error: { code: err.code, message: err.message } }, STATUS[err.code]);
+}
+
+const STORE_DOWN = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "57P01",
+  "57P03",
+]);
+
+/** A store that cannot be reached is a 503 the client may retry, not a 500. */
+function isStoreDown(err: unknown): boolean {
+  const e = err as { code?: string; name?: string; message?: string };
+  return (
+    STORE_DOWN.has(String(e.code)) ||
+    e.name === "MaxRetriesPerRequestError" ||
+    /Connection is closed|Stream isn't writeable/.test(String(e.message))
+  );
+}
+
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof HTTPException) {
+    if (err.status === 401) return new AppError("unauthorized", "valid admin credentials are required");
+    if (err.status === 413) return new AppError("payload_too_large", "the request body is too large");
+    if (err.status === 400) return new AppError("invalid_request", err.message || "bad request");
+  }
+  if (isStoreDown(err))
+    return new AppError("unavailable", "a data store is unavailable; try again shortly", 1);
+  return new AppError("internal", "internal error");
+}
+
+export function onError(log: Logger) {
+  return (err: Error, c: Context) => {
+    const app = toAppError(err);
+    if (app.code === "internal") log.error({ err, path: c.req.path }, "unhandled error");
+    if (app.code === "unauthorized") c.header("WWW-Authenticate", 'Basic realm="flash-sale admin"');
+    return errorResponse(c, app);
+  };
+}

@@ -1,0 +1,7 @@
+import { runProcess } from "../shared/process.js";
+import { startApi } from "./start.js";
+
+runProcess("api", async (deps) => {
+  const api = await startApi(deps);
+  return () => api.close();
+});

@@ -1,0 +1,46 @@
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { Queue } from "bullmq";
+import { createAttemptRecorder } from "../shared/checkout/attempts.js";
+import { createEnqueuer } from "../shared/checkout/enqueue.js";
+import type { Deps } from "../shared/deps.js";
+import { initSettings } from "../shared/payments/settings.js";
+import { CHECKOUT_QUEUE, checkoutQueueOptions } from "../shared/queues.js";
+import { createRedis } from "../shared/redis.js";
+import { createSaleDirectory } from "../shared/sales/directory.js";
+import { createApp } from "./app.js";
+import type { ApiCtx } from "./context.js";
+
+/** Serves the HTTP API on `port` (0 picks a free one) until `close`. */
+export async function startApi(deps: Deps, port = deps.cfg.PORT) {
+  await initSettings(deps);
+  const connection = createRedis(deps.cfg.REDIS_URL, { name: `${deps.keys.prefix}:api-queue` });
+  const queue = new Queue(CHECKOUT_QUEUE, { connection, ...checkoutQueueOptions(deps.keys) });
+  const ctx: ApiCtx = {
+    deps,
+    directory: createSaleDirectory(deps),
+    enqueuer: createEnqueuer(queue),
+    attempts: createAttemptRecorder(deps),
+    queue,
+  };
+  const app = createApp(ctx);
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, port, hostname: "0.0.0.0" }, () => resolve(s));
+  });
+  const actual = (server.address() as AddressInfo).port;
+  deps.log.info({ port: actual }, "api listening");
+  return {
+    app,
+    ctx,
+    port: actual,
+    url: `http://127.0.0.1:${actual}`,
+    async close() {
+      // Stop taking requests, let those in flight finish, then flush what is buffered.
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await ctx.enqueuer.drain();
+      await ctx.attempts.drain();
+      await queue.close();
+      await connection.quit().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,98 @@
+import { createHash } from "node:crypto";
+import type { Deps } from "../deps.js";
+import { AppError, type ErrorCode } from "../errors.js";
+import { ticketId } from "../keys.js";
+import type { SaleDirectory } from "../sales/directory.js";
+
+export interface CheckoutInput {
+  userId: string;
+  itemId: string;
+  idempotencyKey?: string;
+}
+
+export interface Admission {
+  ticketId: string;
+  saleId: string;
+  position: number;
+  createdAt: number;
+  /** True when an Idempotency-Key matched an earlier checkout. */
+  replayed: boolean;
+}
+
+// An Idempotency-Key is remembered this long.
+const IDEMPOTENCY_TTL_S = 24 * 3600;
+
+const REFUSALS: Partial<Record<string, [ErrorCode, string, number?]>> = {
+  sold_out: ["sold_out", "this item is sold out"],
+  user_limit_reached: ["user_limit_reached", "you have reached the limit of units for this sale", 60],
+  overloaded: ["overloaded", "the line for this item is full; try again shortly", 1],
+  idempotency_conflict: ["idempotency_conflict", "this Idempotency-Key was used with another request"],
+};
+
+/**
+ * Decides a checkout at the edge in one Lua call (sale open? sold out? user at
+ * the limit? line full?) and creates the ticket. Enqueueing is the caller's.
+ */
+export async function admit(deps: Deps, directory: SaleDirectory, input: CheckoutInput): Promise<Admission> {
+  const fingerprint = input.idempotencyKey
+    ? createHash("sha256").update(`${input.userId}\n${input.itemId}`).digest("base64url").slice(0, 22)
+    : "";
+  for (const fresh of [false, true]) {
+    // A second pass re-reads the sales, in case one opened or closed since the cache was filled.
+    const open = await directory.open(fresh ? 50 : undefined);
+    for (const sale of open) {
+      const r = await tryAdmit(deps, sale.saleId, input, fingerprint);
+      if (r) return r;
+    }
+  }
+  if (await directory.anyWithItem(input.itemId)) {
+    throw new AppError("sale_not_active", "the sale for this item is not open");
+  }
+  throw new AppError("item_not_found", `no item ${input.itemId} in any sale`);
+}
+
+async function tryAdmit(
+  deps: Deps,
+  saleId: string,
+  input: CheckoutInput,
+  fingerprint: string,
+): Promise<Admission | null> {
+  const { redis, keys, cfg } = deps;
+  const r = (await redis.run(
+    "admit",
+    [
+      keys.sale(saleId),
+      keys.item(saleId, input.itemId),
+      keys.held(saleId),
+      keys.pending(saleId),
+      keys.idempotency(saleId, input.idempotencyKey ?? "-"),
+    ],
+    [
+      input.userId,
+      input.itemId,
+      keys.ticketPrefix(saleId),
+      cfg.LINE_FACTOR,
+      cfg.QUEUE_MAX,
+      fingerprint,
+      IDEMPOTENCY_TTL_S,
+    ],
+  )) as string[];
+  const [status, seq, pos, at] = r;
+  if (status === "ok") {
+    return {
+      ticketId: ticketId(saleId, String(seq)),
+      saleId,
+      position: Number(pos),
+      createdAt: Number(at),
+      replayed: false,
+    };
+  }
+  if (status === "existing") {
+    return { ticketId: ticketId(saleId, String(seq)), saleId, position: 0, createdAt: 0, replayed: true };
+  }
+  // Not in this sale, or it closed a moment ago: the caller tries the next one.
+  if (status === "item_not_found" || status === "sale_not_found" || status === "sale_not_active") return null;
+  const refusal = REFUSALS[String(status)];
+  if (!refusal) throw new Error(`admit returned ${String(status)}`);
+  throw new AppError(refusal[0], refusal[1], refusal[2]);
+}

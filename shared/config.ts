@@ -1,0 +1,97 @@
+import { z } from "zod";
+
+// The only module that reads the environment. Every process parses it once at
+// start; a bad value stops the process with one line naming the variable.
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const rate = z.coerce.number().min(0).max(1);
+const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    PORT: int(0, 65535).default(3000),
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).default("redis://127.0.0.1:6379"),
+    // Namespaces every Redis key and BullMQ queue, so several systems (or test
+    // suites) can share one Redis.
+    REDIS_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,32}$/)
+      .default("fs"),
+    DATABASE_URL: z
+      .url({ protocol: /^postgres(ql)?$/ })
+      .default("postgres://postgres@127.0.0.1:5432/flashsale"),
+    DATABASE_POOL: int(1, 100).default(10),
+    ADMIN_USER: z.string().min(1).default("admin"),
+    ADMIN_PASSWORD: z.string().min(1).optional(),
+
+    SALE_ITEMS: int(1, 1_000_000).default(10_000),
+    SALE_STOCK_PER_ITEM: int(1, 1_000_000).default(1),
+    SALE_USER_LIMIT: int(1, 1_000_000).default(10),
+    // How long before the top of the hour the scheduler creates and loads the next sale.
+    SALE_LEAD_S: int(0, 3300).default(300),
+    SCHEDULER_HOURLY: bool.default(true),
+
+    PAYMENT_SLOTS: int(1, 100_000).default(200),
+    PAYMENT_TIMEOUT_MS: int(1, 600_000).default(3000),
+    PAYMENT_FAILURE_RATE: rate.default(0),
+    PAYMENT_HANG_RATE: rate.default(0),
+    PAYMENT_LATENCY_MIN_MS: int(0, 600_000).default(10),
+    PAYMENT_LATENCY_MAX_MS: int(0, 600_000).default(50),
+
+    // Tickets one worker process handles at once (reserving, waiting for a slot, paying).
+    WORKER_CONCURRENCY: int(1, 10_000).default(500),
+    // How long a job's lock lives without renewal: a crashed worker's job is
+    // picked up again after this.
+    JOB_LOCK_MS: int(500, 600_000).default(30_000),
+    // A waiting ticket's job re-checks this often even if nobody wakes it.
+    WAIT_RECHECK_MS: int(50, 600_000).default(5_000),
+    // Waiting line per item: at most LINE_FACTOR tickets per unit that can still sell.
+    LINE_FACTOR: int(1, 10_000).default(4),
+    // Queued tickets across a sale before checkout answers 503 overloaded.
+    QUEUE_MAX: int(1, 100_000_000).default(200_000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === "production" && !env.ADMIN_PASSWORD) {
+      ctx.addIssue({ code: "custom", path: ["ADMIN_PASSWORD"], message: "is required in production" });
+    }
+    if (env.PAYMENT_LATENCY_MIN_MS > env.PAYMENT_LATENCY_MAX_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["PAYMENT_LATENCY_MIN_MS"],
+        message: "must not exceed PAYMENT_LATENCY_MAX_MS",
+      });
+    }
+  });
+
+export type Env = z.infer<typeof schema>;
+export type Config = Env & { ADMIN_PASSWORD: string };
+
+export class ConfigError extends Error {}
+
+/** Parses an environment; throws ConfigError with one line naming the first bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const name = String(issue?.path[0] ?? "environment");
+    const got = cleaned[name] === undefined ? "" : ` (got ${JSON.stringify(cleaned[name])})`;
+    throw new ConfigError(`config: ${name} ${issue?.message ?? "is invalid"}${got}`);
+  }
+  return { ...result.data, ADMIN_PASSWORD: result.data.ADMIN_PASSWORD ?? "admin" };
+}
+
+/** Reads process.env; on a bad value prints one line and exits. */
+export function loadConfig(overrides: Record<string, string | undefined> = {}): Config {
+  try {
+    return parseConfig({ ...process.env, ...overrides });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,105 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  bigserial,
+  check,
+  foreignKey,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+} from "drizzle-orm/pg-core";
+
+// PostgreSQL is the record: sales, items, purchases, checkout attempts. Its
+// constraints are the second guard behind Redis (contract invariant 4).
+
+export const sales = pgTable(
+  "sales",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    // One sale per window: 'hourly:2026-11-22T10' for the calendar, a random key for ad-hoc sales.
+    slotKey: text("slot_key").notNull().unique(),
+    kind: text("kind").notNull(),
+    startsAt: timestamp("starts_at", { withTimezone: true, mode: "date" }).notNull(),
+    endsAt: timestamp("ends_at", { withTimezone: true, mode: "date" }).notNull(),
+    userLimit: integer("user_limit").notNull(),
+    itemCount: integer("item_count").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [
+    check("sales_window", sql`${t.endsAt} > ${t.startsAt}`),
+    check("sales_user_limit", sql`${t.userLimit} > 0`),
+    index("sales_starts_at").on(t.startsAt),
+  ],
+);
+
+export const items = pgTable(
+  "items",
+  {
+    saleId: bigint("sale_id", { mode: "number" })
+      .notNull()
+      .references(() => sales.id),
+    itemId: text("item_id").notNull(),
+    name: text("name").notNull(),
+    imageUrl: text("image_url").notNull(),
+    stock: integer("stock").notNull(),
+    sold: integer("sold").notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.saleId, t.itemId] }),
+    // No oversell, whatever Redis says.
+    check("items_sold_within_stock", sql`${t.sold} >= 0 AND ${t.sold} <= ${t.stock}`),
+    index("items_item_id").on(t.itemId),
+  ],
+);
+
+export const purchases = pgTable(
+  "purchases",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    // A ticket yields at most one purchase, however often its job is retried.
+    ticketId: text("ticket_id").notNull().unique(),
+    saleId: bigint("sale_id", { mode: "number" }).notNull(),
+    itemId: text("item_id").notNull(),
+    userId: text("user_id").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [
+    foreignKey({ columns: [t.saleId, t.itemId], foreignColumns: [items.saleId, items.itemId] }),
+    index("purchases_user_sale").on(t.userId, t.saleId),
+  ],
+);
+
+export const saleUsers = pgTable(
+  "sale_users",
+  {
+    saleId: bigint("sale_id", { mode: "number" })
+      .notNull()
+      .references(() => sales.id),
+    userId: text("user_id").notNull(),
+    purchased: integer("purchased").notNull(),
+    // Copied from the sale so a CHECK can hold the per-user limit.
+    userLimit: integer("user_limit").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.saleId, t.userId] }),
+    check("sale_users_within_limit", sql`${t.purchased} >= 0 AND ${t.purchased} <= ${t.userLimit}`),
+  ],
+);
+
+export const checkoutAttempts = pgTable(
+  "checkout_attempts",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    saleId: bigint("sale_id", { mode: "number" }),
+    itemId: text("item_id").notNull(),
+    userId: text("user_id").notNull(),
+    ticketId: text("ticket_id"),
+    // 'accepted', or the error code the shopper got.
+    outcome: text("outcome").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
+  },
+  (t) => [index("checkout_attempts_sale").on(t.saleId)],
+);

@@ -1,0 +1,54 @@
+// Every Redis key the system uses, in one place. All keys of one sale share the
+// hash tag `{s<id>}`, so each Lua script touches a single cluster slot.
+
+export type Keys = ReturnType<typeof makeKeys>;
+
+export function makeKeys(prefix: string) {
+  const sale = (saleId: string) => `${prefix}:{s${saleId}}`;
+  return {
+    prefix,
+    /** BullMQ's own prefix for queue keys. */
+    bull: `${prefix}:bull`,
+    /** ZSET saleId -> starts_at (ms): every sale loaded in Redis. */
+    timeline: `${prefix}:timeline`,
+    /** HASH: payment simulator settings and slot count (see shared/payments/settings.ts). */
+    payments: `${prefix}:payments`,
+    /** ZSET holder -> lease expiry (ms): the payment-slot semaphore. */
+    slots: `${prefix}:slots`,
+    /** ZSET payment id -> deadline (ms): payments in flight, kept by the simulator. */
+    inflight: `${prefix}:payments:inflight`,
+    /** STRING: most payments in flight at once since the settings last changed. */
+    peak: `${prefix}:payments:peak`,
+    /** HASH: throughput counters (accepted, purchased, ...). */
+    counters: `${prefix}:counters`,
+
+    /** HASH: sale meta and totals (status, window, limit, tot/av/rs/sd/q, ticket sequence). */
+    sale: (saleId: string) => `${sale(saleId)}:sale`,
+    /** HASH per item: tot, av (available), rs (reserved), sd (sold), q (queued), n (line sequence). */
+    item: (saleId: string, itemId: string) => `${sale(saleId)}:i:${itemId}`,
+    /** Prefix the Lua scripts append an item id to. */
+    itemPrefix: (saleId: string) => `${sale(saleId)}:i:`,
+    /** ZSET ticket seq -> seq: tickets waiting for a unit of this item, earliest first. */
+    waitlist: (saleId: string, itemId: string) => `${sale(saleId)}:w:${itemId}`,
+    waitlistPrefix: (saleId: string) => `${sale(saleId)}:w:`,
+    /** HASH user -> units held (reserved + purchased). */
+    held: (saleId: string) => `${sale(saleId)}:uh`,
+    /** HASH user -> tickets accepted and not yet holding a unit or final. */
+    pending: (saleId: string) => `${sale(saleId)}:up`,
+    /** HASH per ticket. */
+    ticket: (saleId: string, seq: string) => `${sale(saleId)}:t:${seq}`,
+    ticketPrefix: (saleId: string) => `${sale(saleId)}:t:`,
+    /** STRING per Idempotency-Key: the ticket it created. */
+    idempotency: (saleId: string, key: string) => `${sale(saleId)}:k:${key}`,
+  };
+}
+
+/** Ticket ids carry their sale, so a poll finds the ticket's keys without a lookup. */
+export function ticketId(saleId: string, seq: string | number): string {
+  return `${saleId}-${seq}`;
+}
+
+export function parseTicketId(id: string): { saleId: string; seq: string } | null {
+  const m = /^([0-9]{1,18})-([0-9]{1,18})$/.exec(id);
+  return m?.[1] && m[2] ? { saleId: m[1], seq: m[2] } : null;
+}

@@ -1,0 +1,39 @@
+-- adjust-stock: add or remove units of an item; added units go first to the
+-- tickets waiting for it, earliest first.
+-- KEYS[1] sale hash   KEYS[2] item hash   KEYS[3] held   KEYS[4] pending   KEYS[5] item waitlist
+-- ARGV[1] delta   ARGV[2] ticket key prefix
+-- Returns {'ok', waiter seqs handed a unit...} | {'insufficient', available} | {'item_not_found'}
+if redis.call('EXISTS', KEYS[2]) == 0 then return {'item_not_found'} end
+local delta = tonumber(ARGV[1])
+local av = tonumber(redis.call('HGET', KEYS[2], 'av'))
+if av + delta < 0 then return {'insufficient', av} end
+redis.call('HINCRBY', KEYS[2], 'tot', delta)
+redis.call('HINCRBY', KEYS[2], 'av', delta)
+redis.call('HINCRBY', KEYS[1], 'tot', delta)
+redis.call('HINCRBY', KEYS[1], 'av', delta)
+local out = {'ok'}
+if delta <= 0 then return out end
+
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local limit = tonumber(redis.call('HGET', KEYS[1], 'ul'))
+av = av + delta
+while av > 0 do
+  local w = redis.call('ZPOPMIN', KEYS[5])
+  if #w == 0 then break end
+  local wkey = ARGV[2] .. w[1]
+  local wt = redis.call('HMGET', wkey, 'st', 'u')
+  if wt[1] == 'queued' and tonumber(redis.call('HGET', KEYS[3], wt[2]) or '0') < limit then
+    redis.call('HSET', wkey, 'st', 'reserved', 'pos', '', 'ua', now)
+    for _, k in ipairs({KEYS[2], KEYS[1]}) do
+      redis.call('HINCRBY', k, 'q', -1)
+      redis.call('HINCRBY', k, 'av', -1)
+      redis.call('HINCRBY', k, 'rs', 1)
+    end
+    if redis.call('HINCRBY', KEYS[4], wt[2], -1) <= 0 then redis.call('HDEL', KEYS[4], wt[2]) end
+    redis.call('HINCRBY', KEYS[3], wt[2], 1)
+    av = av - 1
+    table.insert(out, w[1])
+  end
+end
+return out

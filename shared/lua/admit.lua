@@ -1,0 +1,48 @@
+-- admit: decide a checkout at the edge and, if accepted, create its ticket.
+-- KEYS[1] sale hash   KEYS[2] item hash   KEYS[3] held (user -> units)
+-- KEYS[4] pending (user -> queued tickets)   KEYS[5] idempotency key (may be unused)
+-- ARGV[1] user id   ARGV[2] item id   ARGV[3] ticket key prefix
+-- ARGV[4] line factor (queued tickets allowed per unit still sellable)
+-- ARGV[5] queue max (queued tickets across the sale)
+-- ARGV[6] idempotency fingerprint ('' = no key)   ARGV[7] idempotency ttl (s)
+-- Returns {'ok', seq, position, created_at} | {'existing', seq} | {'<error code>'}
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+if ARGV[6] ~= '' then
+  local prev = redis.call('GET', KEYS[5])
+  if prev then
+    local sep = string.find(prev, '|', 1, true)
+    if string.sub(prev, 1, sep - 1) ~= ARGV[6] then return {'idempotency_conflict'} end
+    return {'existing', string.sub(prev, sep + 1)}
+  end
+end
+
+local s = redis.call('HMGET', KEYS[1], 'st', 'sa', 'ea', 'ul', 'q')
+if not s[1] then return {'sale_not_found'} end
+if redis.call('EXISTS', KEYS[2]) == 0 then return {'item_not_found'} end
+if s[1] == 'closed' or now < tonumber(s[2]) or now >= tonumber(s[3]) then return {'sale_not_active'} end
+
+local it = redis.call('HMGET', KEYS[2], 'av', 'rs', 'q')
+local av, rs, q = tonumber(it[1]), tonumber(it[2]), tonumber(it[3])
+if av <= 0 and rs <= 0 then return {'sold_out'} end
+
+local user = ARGV[1]
+local held = tonumber(redis.call('HGET', KEYS[3], user) or '0')
+local pend = tonumber(redis.call('HGET', KEYS[4], user) or '0')
+if held + pend >= tonumber(s[4]) then return {'user_limit_reached'} end
+
+-- The line is bounded by what can still sell: a million shoppers for ten
+-- units never become a million queued jobs.
+if q >= (av + rs) * tonumber(ARGV[4]) then return {'overloaded'} end
+if tonumber(s[5]) >= tonumber(ARGV[5]) then return {'overloaded'} end
+
+local seq = redis.call('HINCRBY', KEYS[1], 'tseq', 1)
+local pos = redis.call('HINCRBY', KEYS[2], 'q', 1)
+redis.call('HINCRBY', KEYS[1], 'q', 1)
+redis.call('HINCRBY', KEYS[4], user, 1)
+redis.call('HSET', ARGV[3] .. seq, 'st', 'queued', 'u', user, 'i', ARGV[2], 'pos', pos, 'ca', now, 'ua', now)
+if ARGV[6] ~= '' then
+  redis.call('SET', KEYS[5], ARGV[6] .. '|' .. seq, 'EX', tonumber(ARGV[7]))
+end
+return {'ok', seq, pos, now}

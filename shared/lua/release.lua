@@ -1,0 +1,48 @@
+-- release: a payment did not go through. The ticket fails, its slot is freed,
+-- and its unit goes to the earliest waiting ticket for the item, or back to stock.
+-- KEYS[1] sale hash   KEYS[2] item hash   KEYS[3] held   KEYS[4] pending
+-- KEYS[5] ticket hash   KEYS[6] item waitlist   KEYS[7] slot semaphore ZSET
+-- ARGV[1] reason   ARGV[2] ticket key prefix   ARGV[3] slot holder id   ARGV[4] final-ticket ttl (s)
+-- ARGV[5] 'fail' (payment did not go through: ticket failed, unit handed on) or
+--         'void' (PostgreSQL refused the sale: ticket rejected, unit leaves the stock)
+-- Returns {'handed', waiter seq} | {'restocked'} | {'voided'} | {'noop', status}
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREM', KEYS[7], ARGV[3])
+
+local void = ARGV[5] == 'void'
+local tk = redis.call('HMGET', KEYS[5], 'st', 'u', 'paid')
+if tk[1] ~= 'paying' and tk[1] ~= 'reserved' then return {'noop', tk[1] or 'missing'} end
+-- A paid ticket can only be settled, or voided by PostgreSQL; never failed.
+if tk[3] == '1' and not void then return {'noop', 'paid'} end
+redis.call('HSET', KEYS[5], 'st', void and 'rejected' or 'failed', 'rs', ARGV[1], 'ua', now)
+redis.call('EXPIRE', KEYS[5], tonumber(ARGV[4]))
+if redis.call('HINCRBY', KEYS[3], tk[2], -1) <= 0 then redis.call('HDEL', KEYS[3], tk[2]) end
+if void then
+  for _, k in ipairs({KEYS[2], KEYS[1]}) do
+    redis.call('HINCRBY', k, 'rs', -1)
+    redis.call('HINCRBY', k, 'tot', -1)
+  end
+  return {'voided'}
+end
+
+local limit = tonumber(redis.call('HGET', KEYS[1], 'ul'))
+while true do
+  local w = redis.call('ZPOPMIN', KEYS[6])
+  if #w == 0 then break end
+  local wkey = ARGV[2] .. w[1]
+  local wt = redis.call('HMGET', wkey, 'st', 'u')
+  if wt[1] == 'queued' and tonumber(redis.call('HGET', KEYS[3], wt[2]) or '0') < limit then
+    redis.call('HSET', wkey, 'st', 'reserved', 'pos', '', 'ua', now)
+    redis.call('HINCRBY', KEYS[2], 'q', -1)
+    redis.call('HINCRBY', KEYS[1], 'q', -1)
+    if redis.call('HINCRBY', KEYS[4], wt[2], -1) <= 0 then redis.call('HDEL', KEYS[4], wt[2]) end
+    redis.call('HINCRBY', KEYS[3], wt[2], 1)
+    return {'handed', w[1]}
+  end
+end
+redis.call('HINCRBY', KEYS[2], 'rs', -1)
+redis.call('HINCRBY', KEYS[2], 'av', 1)
+redis.call('HINCRBY', KEYS[1], 'rs', -1)
+redis.call('HINCRBY', KEYS[1], 'av', 1)
+return {'restocked'}

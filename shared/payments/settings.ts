@@ -1,0 +1,112 @@
+import { z } from "zod";
+import type { Config } from "../config.js";
+import type { Deps } from "../deps.js";
+
+// The payment simulator's settings and the slot count live in one Redis hash
+// that every worker re-reads (see worker/settings-watcher.ts), so a change made
+// through the API reaches all of them within a second.
+
+export interface PaymentSettings {
+  failure_rate: number;
+  hang_rate: number;
+  latency_ms: { min: number; max: number };
+  timeout_ms: number;
+  slots: number;
+}
+
+export const paymentSettingsPatch = z
+  .object({
+    failure_rate: z.number().min(0).max(1),
+    hang_rate: z.number().min(0).max(1),
+    latency_ms: z
+      .object({ min: z.number().int().min(0).max(600_000), max: z.number().int().min(0).max(600_000) })
+      .strict()
+      .refine((l) => l.min <= l.max, { message: "min must not exceed max" }),
+    timeout_ms: z.number().int().min(1).max(600_000),
+    slots: z.number().int().min(1).max(100_000),
+  })
+  .partial()
+  .strict();
+
+export type PaymentSettingsPatch = z.infer<typeof paymentSettingsPatch>;
+
+export function defaultSettings(cfg: Config): PaymentSettings {
+  return {
+    failure_rate: cfg.PAYMENT_FAILURE_RATE,
+    hang_rate: cfg.PAYMENT_HANG_RATE,
+    latency_ms: { min: cfg.PAYMENT_LATENCY_MIN_MS, max: cfg.PAYMENT_LATENCY_MAX_MS },
+    timeout_ms: cfg.PAYMENT_TIMEOUT_MS,
+    slots: cfg.PAYMENT_SLOTS,
+  };
+}
+
+const toHash = (s: PaymentSettings) => ({
+  failure_rate: String(s.failure_rate),
+  hang_rate: String(s.hang_rate),
+  latency_min: String(s.latency_ms.min),
+  latency_max: String(s.latency_ms.max),
+  timeout_ms: String(s.timeout_ms),
+  slots: String(s.slots),
+});
+
+function fromHash(h: Record<string, string>, fallback: PaymentSettings): PaymentSettings {
+  const n = (k: string, d: number) => (h[k] === undefined ? d : Number(h[k]));
+  return {
+    failure_rate: n("failure_rate", fallback.failure_rate),
+    hang_rate: n("hang_rate", fallback.hang_rate),
+    latency_ms: {
+      min: n("latency_min", fallback.latency_ms.min),
+      max: n("latency_max", fallback.latency_ms.max),
+    },
+    timeout_ms: n("timeout_ms", fallback.timeout_ms),
+    slots: n("slots", fallback.slots),
+  };
+}
+
+/** Writes the configured defaults unless settings already exist (the first process to start wins). */
+export async function initSettings(deps: Pick<Deps, "redis" | "keys" | "cfg">): Promise<void> {
+  const { redis, keys, cfg } = deps;
+  const pipe = redis.pipeline();
+  for (const [k, v] of Object.entries(toHash(defaultSettings(cfg)))) pipe.hsetnx(keys.payments, k, v);
+  await pipe.exec();
+}
+
+export async function readSettings(deps: Pick<Deps, "redis" | "keys" | "cfg">): Promise<PaymentSettings> {
+  return fromHash(await deps.redis.hgetall(deps.keys.payments), defaultSettings(deps.cfg));
+}
+
+/**
+ * Applies a change and starts a new peak: `peak_in_flight` is the most payments
+ * in flight at once since the settings last changed.
+ */
+export async function updateSettings(
+  deps: Pick<Deps, "redis" | "keys" | "cfg">,
+  patch: PaymentSettingsPatch,
+) {
+  const current = await readSettings(deps);
+  const next: PaymentSettings = {
+    ...current,
+    ...patch,
+    latency_ms: patch.latency_ms ?? current.latency_ms,
+  };
+  if (next.latency_ms.min > next.latency_ms.max) {
+    next.latency_ms = { min: next.latency_ms.min, max: next.latency_ms.min };
+  }
+  const { redis, keys } = deps;
+  const now = Date.now();
+  await redis.multi().hset(keys.payments, toHash(next)).zremrangebyscore(keys.inflight, "-inf", now).exec();
+  await redis.set(keys.peak, await redis.zcard(keys.inflight));
+  return next;
+}
+
+export async function paymentStats(deps: Pick<Deps, "redis" | "keys">) {
+  const { redis, keys } = deps;
+  const now = Date.now();
+  const [, inflight, peak] = (await redis
+    .multi()
+    .zremrangebyscore(keys.inflight, "-inf", now)
+    .zcard(keys.inflight)
+    .get(keys.peak)
+    .exec()) as [unknown, [null, number], [null, string | null]];
+  return { in_flight: Number(inflight[1] ?? 0), peak_in_flight: Number(peak[1] ?? 0) };
+}

@@ -1,0 +1,59 @@
+import type { Queue, QueueOptions, WorkerOptions } from "bullmq";
+import { z } from "zod";
+import type { Config } from "./config.js";
+import type { Keys } from "./keys.js";
+
+// Every queue's options in one place, with the reason for each.
+
+export const CHECKOUT_QUEUE = "checkout";
+export const CALENDAR_QUEUE = "calendar";
+
+/** A checkout job carries only its ticket id; the ticket's state lives in Redis. */
+export const checkoutJobSchema = z.object({ ticketId: z.string().regex(/^[0-9]{1,18}-[0-9]{1,18}$/) });
+export type CheckoutJob = z.infer<typeof checkoutJobSchema>;
+
+export function checkoutQueueOptions(keys: Keys): Omit<QueueOptions, "connection"> {
+  return {
+    prefix: keys.bull,
+    defaultJobOptions: {
+      // Retries are for infrastructure errors (a store briefly away); the
+      // processor is idempotent, so a retry never settles twice.
+      attempts: 20,
+      backoff: { type: "capped" },
+      // Finished jobs are not needed: the ticket in Redis and PostgreSQL is the record.
+      removeOnComplete: true,
+      removeOnFail: { age: 24 * 3600, count: 10_000 },
+    },
+  };
+}
+
+export function checkoutWorkerOptions(cfg: Config, keys: Keys): Omit<WorkerOptions, "connection"> {
+  return {
+    prefix: keys.bull,
+    // Many tickets wait on I/O (a slot, a payment): one process holds many at once.
+    concurrency: cfg.WORKER_CONCURRENCY,
+    // A crashed worker's job is taken up again once its lock runs out.
+    lockDuration: cfg.JOB_LOCK_MS,
+    stalledInterval: Math.max(250, Math.floor(cfg.JOB_LOCK_MS / 2)),
+    // A ticket must end even if workers keep dying under it.
+    maxStalledCount: 50,
+    settings: {
+      // 100 ms doubling, capped at 5 s: a store that comes back is used within seconds.
+      backoffStrategy: (attempts: number) => Math.min(100 * 2 ** Math.max(0, attempts - 1), 5000),
+    },
+  };
+}
+
+export function calendarQueueOptions(keys: Keys): Omit<QueueOptions, "connection"> {
+  return {
+    prefix: keys.bull,
+    defaultJobOptions: {
+      attempts: 5,
+      backoff: { type: "exponential", delay: 1000 },
+      removeOnComplete: { count: 100 },
+      removeOnFail: { count: 100 },
+    },
+  };
+}
+
+export type CheckoutQueue = Queue<CheckoutJob>;

@@ -1,0 +1,66 @@
+import { eq } from "drizzle-orm";
+import { items, sales } from "../db/schema.js";
+import type { Deps } from "../deps.js";
+import { loadSale } from "./load.js";
+
+export interface NewItem {
+  itemId: string;
+  name: string;
+  imageUrl: string;
+  stock: number;
+}
+
+export interface NewSale {
+  /** One sale per key: creating the same key twice yields one sale. */
+  slotKey: string;
+  kind: "hourly" | "adhoc";
+  startsAt: Date;
+  endsAt: Date;
+  userLimit: number;
+  items: NewItem[];
+}
+
+// Rows per INSERT: 5 parameters a row stays well under PostgreSQL's 65,535.
+const INSERT_BATCH = 5000;
+
+/**
+ * Records a sale and its items in one transaction, then loads it into Redis.
+ * Idempotent under races: two schedulers, or a retry, end with one complete sale.
+ */
+export async function createSale(deps: Deps, input: NewSale): Promise<{ saleId: string; created: boolean }> {
+  const { db } = deps;
+  const saleId = await db.transaction(async (tx) => {
+    const inserted = await tx
+      .insert(sales)
+      .values({
+        slotKey: input.slotKey,
+        kind: input.kind,
+        startsAt: input.startsAt,
+        endsAt: input.endsAt,
+        userLimit: input.userLimit,
+        itemCount: input.items.length,
+      })
+      .onConflictDoNothing({ target: sales.slotKey })
+      .returning({ id: sales.id });
+    const id = inserted[0]?.id;
+    if (id === undefined) return null;
+    for (let i = 0; i < input.items.length; i += INSERT_BATCH) {
+      const chunk = input.items.slice(i, i + INSERT_BATCH).map((it) => ({ saleId: id, ...it }));
+      await tx.insert(items).values(chunk);
+    }
+    return id;
+  });
+  if (saleId !== null) {
+    await loadSale(deps, String(saleId));
+    return { saleId: String(saleId), created: true };
+  }
+  // Someone else created it; its transaction has committed (the unique index waited for it).
+  const [existing] = await db
+    .select({ id: sales.id })
+    .from(sales)
+    .where(eq(sales.slotKey, input.slotKey))
+    .limit(1);
+  if (!existing) throw new Error(`sale ${input.slotKey} vanished`);
+  await loadSale(deps, String(existing.id));
+  return { saleId: String(existing.id), created: false };
+}

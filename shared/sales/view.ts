@@ -1,0 +1,146 @@
+import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { items, sales } from "../db/schema.js";
+import type { Deps } from "../deps.js";
+import { saleStatus } from "./directory.js";
+
+export interface Stock {
+  total: number;
+  available: number;
+  reserved: number;
+  sold: number;
+}
+
+export interface SaleView {
+  sale_id: string;
+  starts_at: string;
+  ends_at: string;
+  status: string;
+  user_limit: number;
+  item_count: number;
+  stock: Stock;
+}
+
+export interface ItemView {
+  item_id: string;
+  sale_id: string;
+  name: string;
+  image_url: string;
+  stock: Stock;
+}
+
+const num = (v: string | null | undefined) => Number(v ?? 0);
+const stockOf = (v: (string | null)[]): Stock => ({
+  total: num(v[0]),
+  available: num(v[1]),
+  reserved: num(v[2]),
+  sold: num(v[3]),
+});
+
+/** Live numbers come from Redis; a sale not (or no longer) in Redis is read from PostgreSQL. */
+export async function getSale(deps: Deps, saleId: string): Promise<SaleView | null> {
+  const { redis, keys, db } = deps;
+  const v = await redis.hmget(keys.sale(saleId), "sa", "ea", "st", "ul", "n", "tot", "av", "rs", "sd");
+  if (v[0] && v[1]) {
+    const w = { saleId, startsAt: num(v[0]), endsAt: num(v[1]), closed: v[2] === "closed" };
+    return {
+      sale_id: saleId,
+      starts_at: new Date(w.startsAt).toISOString(),
+      ends_at: new Date(w.endsAt).toISOString(),
+      status: saleStatus(w),
+      user_limit: num(v[3]),
+      item_count: num(v[4]),
+      stock: stockOf(v.slice(5)),
+    };
+  }
+  if (!/^[0-9]{1,18}$/.test(saleId)) return null;
+  const [row] = await db
+    .select({
+      sale: sales,
+      total: sql<string>`coalesce(sum(${items.stock}), 0)`,
+      sold: sql<string>`coalesce(sum(${items.sold}), 0)`,
+    })
+    .from(sales)
+    .leftJoin(items, eq(items.saleId, sales.id))
+    .where(eq(sales.id, Number(saleId)))
+    .groupBy(sales.id);
+  if (!row) return null;
+  const s = row.sale;
+  const total = Number(row.total);
+  const sold = Number(row.sold);
+  return {
+    sale_id: saleId,
+    starts_at: s.startsAt.toISOString(),
+    ends_at: s.endsAt.toISOString(),
+    status: saleStatus({ saleId, startsAt: s.startsAt.getTime(), endsAt: s.endsAt.getTime(), closed: false }),
+    user_limit: s.userLimit,
+    item_count: s.itemCount,
+    stock: { total, available: total - sold, reserved: 0, sold },
+  };
+}
+
+async function liveStock(
+  deps: Deps,
+  saleId: string,
+  rows: { itemId: string; stock: number; sold: number }[],
+) {
+  const pipe = deps.redis.pipeline();
+  for (const r of rows) pipe.hmget(deps.keys.item(saleId, r.itemId), "tot", "av", "rs", "sd");
+  const res = (await pipe.exec()) ?? [];
+  return rows.map((r, i): Stock => {
+    const v = res[i]?.[1] as (string | null)[] | undefined;
+    if (v?.[0] != null) return stockOf(v);
+    return { total: r.stock, available: r.stock - r.sold, reserved: 0, sold: r.sold };
+  });
+}
+
+export async function getItem(deps: Deps, saleId: string, itemId: string): Promise<ItemView | null> {
+  const [row] = await deps.db
+    .select()
+    .from(items)
+    .where(and(eq(items.saleId, Number(saleId)), eq(items.itemId, itemId)))
+    .limit(1);
+  if (!row) return null;
+  const [stock] = await liveStock(deps, saleId, [row]);
+  return {
+    item_id: row.itemId,
+    sale_id: saleId,
+    name: row.name,
+    image_url: row.imageUrl,
+    stock: stock as Stock,
+  };
+}
+
+/** The newest sale in PostgreSQL that has this item (for items of sales not open now). */
+export async function latestSaleWithItem(deps: Deps, itemId: string): Promise<string | null> {
+  const [row] = await deps.db
+    .select({ saleId: items.saleId })
+    .from(items)
+    .where(eq(items.itemId, itemId))
+    .orderBy(sql`${items.saleId} desc`)
+    .limit(1);
+  return row ? String(row.saleId) : null;
+}
+
+/** One page of a sale's items in id order; `cursor` is the last item id of the previous page. */
+export async function listItems(deps: Deps, saleId: string, cursor: string | undefined, limit: number) {
+  const where = cursor
+    ? and(eq(items.saleId, Number(saleId)), gt(items.itemId, cursor))
+    : eq(items.saleId, Number(saleId));
+  const rows = await deps.db
+    .select()
+    .from(items)
+    .where(where)
+    .orderBy(asc(items.itemId))
+    .limit(limit + 1);
+  const page = rows.slice(0, limit);
+  const stocks = await liveStock(deps, saleId, page);
+  return {
+    items: page.map((r, i) => ({
+      item_id: r.itemId,
+      name: r.name,
+      image_url: r.imageUrl,
+      stock: stocks[i] as Stock,
+    })),
+    next_cursor: rows.length > limit ? (page[page.length - 1]?.itemId ?? null) : null,
+  };
+}

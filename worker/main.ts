@@ -1,0 +1,7 @@
+import { runProcess } from "../shared/process.js";
+import { startWorker } from "./start.js";
+
+runProcess("worker", async (deps) => {
+  const w = await startWorker(deps);
+  return () => w.close();
+});

@@ -1,0 +1,122 @@
+import { randomBytes } from "node:crypto";
+import { DelayedError, type Job, type Queue, UnrecoverableError } from "bullmq";
+import { z } from "zod";
+import type { TicketJob } from "../shared/checkout/enqueue.js";
+import type { Deps } from "../shared/deps.js";
+import { ticketId } from "../shared/keys.js";
+import { checkoutJobSchema } from "../shared/queues.js";
+import { PaymentAborted, simulatePayment } from "./payment-simulator.js";
+import type { SettingsWatcher } from "./settings-watcher.js";
+import type { Settler } from "./settle.js";
+import type { SlotPool } from "./slots.js";
+import * as step from "./steps.js";
+
+export interface WorkerCtx {
+  deps: Deps;
+  settings: SettingsWatcher;
+  slots: SlotPool;
+  settler: Settler;
+  queue: Queue;
+}
+
+const jobSchema = checkoutJobSchema.extend({
+  saleId: z.string().regex(/^[0-9]{1,18}$/),
+  itemId: z.string().min(1).max(64),
+  userId: z.string().min(1).max(64),
+});
+
+/**
+ * One ticket, from the queue to its end. Each step is driven by the ticket's
+ * state in Redis, so a retried or duplicated job resumes where the last attempt
+ * stopped and never settles twice.
+ */
+export async function processTicket(ctx: WorkerCtx, job: Job, token?: string): Promise<void> {
+  const parsed = jobSchema.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError(`bad checkout job: ${parsed.error.message}`);
+  const data = parsed.data;
+  const k = step.ticketKeys(ctx.deps, data);
+  const [state] = await step.reserve(ctx.deps, k);
+  if (state === "reserved") return pay(ctx, data, k);
+  if (state === "waiting") return waitForUnit(ctx, job, token, k);
+  if (state === "paying") return resumePaying(ctx, job, token, data, k);
+  // Final already (a duplicate job), or expired: nothing left to do.
+}
+
+/** No free unit, but payments in flight may release one: sleep until handed a unit. */
+async function waitForUnit(ctx: WorkerCtx, job: Job, token: string | undefined, k: step.TicketKeys) {
+  await job.moveToDelayed(Date.now() + ctx.deps.cfg.WAIT_RECHECK_MS, token);
+  // A unit handed over between the reserve and the move above could not wake this job; look again.
+  if ((await ctx.deps.redis.hget(k.ticket, "st")) !== "queued") await job.promote().catch(() => {});
+  throw new DelayedError();
+}
+
+async function pay(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys) {
+  const { deps } = ctx;
+  // Unique per attempt: a second attempt at the same ticket never frees the first one's slot by mistake.
+  const holder = `${data.ticketId}:${randomBytes(4).toString("hex")}`;
+  await ctx.slots.acquire(holder);
+  const s = ctx.settings.get();
+  const [st] = await step.startPayment(deps, k, s.timeout_ms, holder);
+  if (st !== "paying") {
+    await ctx.slots.release(holder);
+    return;
+  }
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), s.timeout_ms);
+  let answer: "approved" | "declined" | "timeout";
+  try {
+    answer = await simulatePayment(deps, holder, s, abort.signal);
+  } catch (err) {
+    if (!(err instanceof PaymentAborted)) throw err;
+    answer = "timeout";
+  } finally {
+    clearTimeout(timer);
+  }
+  if (answer === "approved") {
+    const [paid] = await step.markPaid(deps, k, holder);
+    if (paid === "paid") return settle(ctx, data, k, holder);
+  }
+  return fail(ctx, data, k, answer === "declined" ? "payment_declined" : "payment_timeout", holder);
+}
+
+/** An earlier attempt died or stalled mid-payment: settle what was paid, fail what was not by its deadline. */
+async function resumePaying(
+  ctx: WorkerCtx,
+  job: Job,
+  token: string | undefined,
+  data: TicketJob,
+  k: step.TicketKeys,
+) {
+  const [deadline, paid, holder] = await ctx.deps.redis.hmget(k.ticket, "pd", "paid", "sh");
+  if (paid === "1") return settle(ctx, data, k, holder ?? "");
+  if (Number(deadline) > Date.now()) {
+    // The payment may still answer in time; come back when it no longer can.
+    await job.moveToDelayed(Number(deadline) + 10, token);
+    throw new DelayedError();
+  }
+  return fail(ctx, data, k, "payment_timeout", holder ?? "");
+}
+
+async function fail(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys, reason: string, holder: string) {
+  const [outcome, detail] = await step.release(ctx.deps, k, reason, holder);
+  if (outcome === "handed" && detail) await wake(ctx, ticketId(data.saleId, detail));
+  // Another attempt got the payment through meanwhile: this one finishes its settlement.
+  if (outcome === "noop" && detail === "paid") return settle(ctx, data, k, holder);
+}
+
+async function settle(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys, holder: string) {
+  const result = await ctx.settler.settle(data);
+  if ("purchaseId" in result) {
+    await step.finalize(ctx.deps, k, result.purchaseId);
+    return;
+  }
+  // PostgreSQL, the second guard, refused: Redis was wrong about this unit.
+  ctx.deps.log.error({ ticket: data.ticketId, reason: result.refused }, "settlement refused by PostgreSQL");
+  await step.voidTicket(ctx.deps, k, result.refused, holder);
+}
+
+/** The waiting ticket that was handed a unit gets its job back now rather than at its next re-check. */
+async function wake(ctx: WorkerCtx, id: string) {
+  const job = await ctx.queue.getJob(id);
+  await job?.promote().catch(() => {});
+}

@@ -1,0 +1,100 @@
+import { createBatcher } from "../shared/batcher.js";
+import type { Deps } from "../shared/deps.js";
+
+export interface Settlement {
+  ticketId: string;
+  saleId: string;
+  itemId: string;
+  userId: string;
+}
+
+/** A committed purchase, or the constraint that refused it (the second guard at work). */
+export type SettleResult = { purchaseId: string } | { refused: "sold_out" | "user_limit_reached" };
+
+type Sql = Deps["db"]["client"];
+
+// One statement settles a whole batch: purchases, items.sold and the per-user
+// count, all under PostgreSQL's constraints. A ticket already settled (a retried
+// job) gets its existing purchase back instead of a second one.
+async function settleMany(sql: Sql, batch: Settlement[]): Promise<Map<string, string>> {
+  const rows = await sql<{ ticket_id: string; id: string }[]>`
+    with input as (
+      select * from unnest(
+        ${sql.array(batch.map((b) => b.ticketId))}::text[],
+        ${sql.array(batch.map((b) => b.saleId))}::bigint[],
+        ${sql.array(batch.map((b) => b.itemId))}::text[],
+        ${sql.array(batch.map((b) => b.userId))}::text[]
+      ) as t(ticket_id, sale_id, item_id, user_id)
+    ), ins as (
+      insert into purchases (ticket_id, sale_id, item_id, user_id)
+      select ticket_id, sale_id, item_id, user_id from input
+      on conflict (ticket_id) do nothing
+      returning id, ticket_id, sale_id, item_id, user_id
+    ), sold as (
+      update items set sold = items.sold + c.n
+      from (select sale_id, item_id, count(*)::int as n from ins group by sale_id, item_id) c
+      where items.sale_id = c.sale_id and items.item_id = c.item_id
+      returning 1
+    ), users as (
+      insert into sale_users (sale_id, user_id, purchased, user_limit)
+      select ins.sale_id, ins.user_id, count(*)::int, s.user_limit
+      from ins join sales s on s.id = ins.sale_id
+      group by ins.sale_id, ins.user_id, s.user_limit
+      on conflict (sale_id, user_id) do update set purchased = sale_users.purchased + excluded.purchased
+      returning 1
+    )
+    select ticket_id, id::text from ins
+    union all
+    select p.ticket_id, p.id::text from purchases p join input i on i.ticket_id = p.ticket_id`;
+  return new Map(rows.map((r) => [r.ticket_id, r.id]));
+}
+
+const REFUSALS: Record<string, "sold_out" | "user_limit_reached"> = {
+  items_sold_within_stock: "sold_out",
+  sale_users_within_limit: "user_limit_reached",
+};
+
+function refusalOf(err: unknown): "sold_out" | "user_limit_reached" | null {
+  const e = err as { code?: string; constraint_name?: string };
+  if (e.code !== "23514" || !e.constraint_name) return null;
+  return REFUSALS[e.constraint_name] ?? null;
+}
+
+const DEADLOCK = "40P01";
+
+async function settleBatch(sql: Sql, batch: Settlement[]): Promise<SettleResult[]> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const ids = await settleMany(sql, batch);
+      return batch.map((b) => {
+        const id = ids.get(b.ticketId);
+        if (!id) throw new Error(`ticket ${b.ticketId} was not settled`);
+        return { purchaseId: id };
+      });
+    } catch (err) {
+      // Two batches touching the same items in another order: PostgreSQL aborts one; run it again.
+      if ((err as { code?: string }).code === DEADLOCK && attempt < 5) continue;
+      if (!refusalOf(err) || batch.length === 1) {
+        const refused = refusalOf(err);
+        if (refused) return [{ refused }];
+        throw err;
+      }
+      // A constraint refused one of them: settle each alone to find which.
+      const out: SettleResult[] = [];
+      for (const b of batch) out.push(...(await settleBatch(sql, [b])));
+      return out;
+    }
+  }
+}
+
+/** Settles purchases in PostgreSQL, batching those that arrive together. */
+export function createSettler(deps: Pick<Deps, "db">) {
+  const batcher = createBatcher<Settlement, SettleResult>((batch) => settleBatch(deps.db.client, batch), {
+    max: 500,
+    waitMs: 2,
+    concurrency: 2,
+  });
+  return { settle: (s: Settlement) => batcher.push(s), drain: () => batcher.drain() };
+}
+
+export type Settler = ReturnType<typeof createSettler>;

@@ -1,0 +1,53 @@
+import { Queue, Worker } from "bullmq";
+import type { Deps } from "../shared/deps.js";
+import { initSettings } from "../shared/payments/settings.js";
+import { CHECKOUT_QUEUE, checkoutQueueOptions, checkoutWorkerOptions } from "../shared/queues.js";
+import { createRedis } from "../shared/redis.js";
+import { processTicket, type WorkerCtx } from "./process-ticket.js";
+import { watchSettings } from "./settings-watcher.js";
+import { createSettler } from "./settle.js";
+import { createSlotPool } from "./slots.js";
+
+// Time a stopping worker gives tickets in flight before it lets go of them; their
+// jobs are picked up again by another worker when their locks run out.
+const CLOSE_TIMEOUT_MS = 10_000;
+
+/** Runs checkout workers in this process until `close` is called. */
+export async function startWorker(deps: Deps) {
+  await initSettings(deps);
+  const settings = watchSettings(deps);
+  await settings.ready;
+  const connection = createRedis(deps.cfg.REDIS_URL, { forWorker: true, name: `${deps.keys.prefix}:worker` });
+  const queue = new Queue(CHECKOUT_QUEUE, { connection, ...checkoutQueueOptions(deps.keys) });
+  const slots = createSlotPool(deps, settings);
+  const settler = createSettler(deps);
+  const ctx: WorkerCtx = { deps, settings, slots, settler, queue };
+  const worker = new Worker(CHECKOUT_QUEUE, (job, token) => processTicket(ctx, job, token), {
+    connection,
+    ...checkoutWorkerOptions(deps.cfg, deps.keys),
+  });
+  worker.on("failed", (job, err) => {
+    if (err.name === "DelayedError") return;
+    deps.log.warn({ ticket: job?.id, attempt: job?.attemptsMade, err: err.message }, "ticket attempt failed");
+  });
+  worker.on("error", (err) => deps.log.error({ err: err.message }, "worker error"));
+  await worker.waitUntilReady();
+  deps.log.info({ concurrency: deps.cfg.WORKER_CONCURRENCY }, "worker ready");
+
+  return {
+    worker,
+    async close() {
+      settings.stop();
+      const closing = worker.close();
+      const timedOut = await Promise.race([
+        closing.then(() => false),
+        new Promise<boolean>((r) => setTimeout(() => r(true), CLOSE_TIMEOUT_MS).unref()),
+      ]);
+      if (timedOut) await worker.close(true);
+      slots.close();
+      await settler.drain();
+      await queue.close();
+      await connection.quit().catch(() => {});
+    },
+  };
+}
