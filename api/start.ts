@@ -27,6 +27,11 @@ export async function startApi(deps: Deps, port = deps.cfg.PORT) {
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port, hostname: "0.0.0.0" }, () => resolve(s));
   });
+  // Longer than a client's or load balancer's idle timeout, so the server never
+  // closes a kept-alive connection just as a client reuses it.
+  const http = server as unknown as { keepAliveTimeout: number; headersTimeout: number };
+  http.keepAliveTimeout = 65_000;
+  http.headersTimeout = 66_000;
   const actual = (server.address() as AddressInfo).port;
   deps.log.info({ port: actual }, "api listening");
   return {

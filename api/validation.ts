@@ -23,6 +23,10 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, where = "r
 
 /** The JSON body, or undefined when there is none. Malformed JSON or another media type is a 4xx. */
 export async function jsonBody(c: Context): Promise<unknown> {
+  // Most checkouts carry no body (the query-string form): don't build a stream to read nothing.
+  const length = c.req.header("content-length");
+  if ((length === undefined || length === "0") && c.req.header("transfer-encoding") === undefined)
+    return undefined;
   const text = await c.req.text();
   if (text.trim() === "") return undefined;
   const type = c.req.header("content-type") ?? "";

@@ -95,3 +95,8 @@ export function loadConfig(overrides: Record<string, string | undefined> = {}): 
     throw err;
   }
 }
+
+/** The process environment, for code that layers its own values on top (tests, benchmarks). */
+export function processEnv(): Record<string, string | undefined> {
+  return { ...process.env };
+}

@@ -61,11 +61,26 @@ function refusalOf(err: unknown): "sold_out" | "user_limit_reached" | null {
 }
 
 const DEADLOCK = "40P01";
+// Namespace of the advisory locks that serialize settlement per sale (any constant).
+const SETTLE_LOCK = 7_242_002;
+
+/**
+ * Batches of one sale settle one after the other, across all worker processes:
+ * concurrent batches would lock the same items and user rows in different
+ * orders and deadlock (PostgreSQL notices only after deadlock_timeout).
+ */
+async function settleLocked(sql: Sql, batch: Settlement[]): Promise<Map<string, string>> {
+  const sales = [...new Set(batch.map((b) => Number(b.saleId)))].sort((a, b) => a - b);
+  return (await sql.begin(async (tx) => {
+    for (const saleId of sales) await tx`select pg_advisory_xact_lock(${SETTLE_LOCK}, ${saleId % 2 ** 31})`;
+    return settleMany(tx as unknown as Sql, batch);
+  })) as Map<string, string>;
+}
 
 async function settleBatch(sql: Sql, batch: Settlement[]): Promise<SettleResult[]> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const ids = await settleMany(sql, batch);
+      const ids = await settleLocked(sql, batch);
       return batch.map((b) => {
         const id = ids.get(b.ticketId);
         if (!id) throw new Error(`ticket ${b.ticketId} was not settled`);

@@ -1,5 +1,4 @@
 import { createBatcher } from "../batcher.js";
-import { checkoutAttempts } from "../db/schema.js";
 import type { Deps } from "../deps.js";
 
 export interface Attempt {
@@ -17,16 +16,18 @@ export interface Attempt {
 export function createAttemptRecorder(deps: Pick<Deps, "db" | "log">) {
   const batcher = createBatcher<Attempt, void>(
     async (rows) => {
-      await deps.db.insert(checkoutAttempts).values(
-        rows.map((r) => ({
-          saleId: r.saleId === null ? null : Number(r.saleId),
-          itemId: r.itemId,
-          userId: r.userId,
-          ticketId: r.ticketId,
-          outcome: r.outcome,
-          createdAt: r.at,
-        })),
-      );
+      // One statement of arrays, not thousands of bound parameters.
+      const sql = deps.db.client;
+      await sql`
+        insert into checkout_attempts (sale_id, item_id, user_id, ticket_id, outcome, created_at)
+        select * from unnest(
+          ${sql.array(rows.map((r) => r.saleId))}::bigint[],
+          ${sql.array(rows.map((r) => r.itemId))}::text[],
+          ${sql.array(rows.map((r) => r.userId))}::text[],
+          ${sql.array(rows.map((r) => r.ticketId))}::text[],
+          ${sql.array(rows.map((r) => r.outcome))}::text[],
+          ${sql.array(rows.map((r) => r.at.toISOString()))}::timestamptz[]
+        )`;
       return rows.map(() => undefined);
     },
     { max: 2000, waitMs: 100 },
