@@ -86,13 +86,16 @@ export async function checkInvariants(deps: Deps, saleId: string): Promise<Invar
   for (const it of items) pipe.hmget(keys.item(saleId, it.item_id), "tot", "av", "rs", "sd", "q");
   const live = (await pipe.exec()) ?? [];
   const totals = { tot: 0, av: 0, rs: 0, sd: 0, q: 0 };
-  items.forEach((it, i) => {
+  for (const [i, it] of items.entries()) {
     const [tot, av, rs, sd, q] = ((live[i]?.[1] as string[]) ?? []).map(Number) as number[];
     if (it.sold > it.stock || it.sold < 0)
       v.push(`pg oversell: item ${it.item_id} sold ${it.sold} of ${it.stock}`);
     if ((perItem.get(it.item_id) ?? 0) !== it.sold)
       v.push(`pg item ${it.item_id}: sold ${it.sold} != purchases`);
-    if (tot === undefined || Number.isNaN(tot)) return void v.push(`redis: item ${it.item_id} missing`);
+    if (tot === undefined || Number.isNaN(tot)) {
+      v.push(`redis: item ${it.item_id} missing`);
+      continue;
+    }
     if ((av as number) < 0) v.push(`redis negative stock: item ${it.item_id} av ${av}`);
     // 6. Conservation at rest.
     if ((av as number) + (rs as number) + (sd as number) !== tot)
@@ -106,7 +109,7 @@ export async function checkInvariants(deps: Deps, saleId: string): Promise<Invar
     totals.rs += rs as number;
     totals.sd += sd as number;
     totals.q += q as number;
-  });
+  }
   const s = (await redis.hmget(keys.sale(saleId), "tot", "av", "rs", "sd", "q")).map(Number);
   const [stot, sav, srs, ssd, sq] = s;
   if (stot !== totals.tot || sav !== totals.av || srs !== totals.rs || ssd !== totals.sd || sq !== totals.q) {
