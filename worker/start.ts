@@ -36,6 +36,7 @@ export async function startWorker(deps: Deps) {
 
   return {
     worker,
+    settings,
     async close() {
       settings.stop();
       const closing = worker.close();

@@ -5,6 +5,8 @@ import { type Config, parseConfig, processEnv } from "../../shared/config.js";
 import { runMigrations } from "../../shared/db/migrate.js";
 import { closeDeps, createDeps, type Deps } from "../../shared/deps.js";
 import { createLogger } from "../../shared/logger.js";
+import { readSettings } from "../../shared/payments/settings.js";
+import { sleep } from "../../shared/time.js";
 import { startWorker } from "../../worker/start.js";
 import { envOf, freePort, type Role, startRole } from "./processes.js";
 
@@ -48,12 +50,20 @@ export async function createTestEnv(opts: { env?: Record<string, string>; worker
   const workers: Awaited<ReturnType<typeof startWorker>>[] = [];
   for (let i = 0; i < (opts.workers ?? 1); i++) workers.push(await startWorker(deps));
 
+  const http = httpClient(api.url);
   return {
     cfg,
     deps,
     api,
     workers,
-    ...httpClient(api.url),
+    ...http,
+    /** Changes the payment settings and waits until every worker here follows them. */
+    async setPayments(body: unknown) {
+      const applied = (await http.setPayments(body)) as Record<string, unknown>;
+      const wanted = JSON.stringify(await readSettings(deps));
+      while (!workers.every((w) => JSON.stringify(w.settings.get()) === wanted)) await sleep(20);
+      return applied;
+    },
     async close() {
       await api.close();
       for (const w of workers) await w.close();
