@@ -1,3 +1,4 @@
+import type { Duplex } from "node:stream";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -72,4 +73,26 @@ export function onError(log: Logger) {
     if (app.code === "unauthorized") c.header("WWW-Authenticate", 'Basic realm="flash-sale admin"');
     return errorResponse(c, app);
   };
+}
+
+/**
+ * Requests Node's HTTP parser refuses (a URL or headers over its 16 KB limit,
+ * broken HTTP) never reach Hono; without this they get a bare status and no body.
+ */
+export function onClientError(
+  err: Error & { code?: string },
+  socket: Duplex & { _httpMessage?: { headersSent: boolean } | null },
+) {
+  // Like Node's own handler: never write into a response already under way on this socket.
+  if (!socket.writable || socket._httpMessage?.headersSent || !err.code?.startsWith("HPE_")) {
+    socket.destroy();
+    return;
+  }
+  const message =
+    err.code === "HPE_HEADER_OVERFLOW" ? "the URL or headers are too large" : "malformed HTTP request";
+  const body = JSON.stringify({ error: { code: "invalid_request", message } });
+  socket.end(
+    `HTTP/1.1 ${STATUS.invalid_request} Bad Request\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

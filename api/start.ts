@@ -1,3 +1,4 @@
+import type { Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { Queue } from "bullmq";
@@ -10,6 +11,7 @@ import { createRedis } from "../shared/redis.js";
 import { createSaleDirectory } from "../shared/sales/directory.js";
 import { createApp } from "./app.js";
 import type { ApiCtx } from "./context.js";
+import { onClientError } from "./errors.js";
 
 /** Serves the HTTP API on `port` (0 picks a free one) until `close`. */
 export async function startApi(deps: Deps, port = deps.cfg.PORT) {
@@ -29,9 +31,10 @@ export async function startApi(deps: Deps, port = deps.cfg.PORT) {
   });
   // Longer than a client's or load balancer's idle timeout, so the server never
   // closes a kept-alive connection just as a client reuses it.
-  const http = server as unknown as { keepAliveTimeout: number; headersTimeout: number };
+  const http = server as unknown as HttpServer;
   http.keepAliveTimeout = 65_000;
   http.headersTimeout = 66_000;
+  http.on("clientError", onClientError);
   const actual = (server.address() as AddressInfo).port;
   deps.log.info({ port: actual }, "api listening");
   return {

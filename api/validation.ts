@@ -10,7 +10,10 @@ export const id = z.union([
   idString,
   z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).transform(String),
 ]);
-export const saleIdParam = idString;
+// Sale ids are PostgreSQL bigserials in canonical decimal. A leading zero would
+// reach the same row through Number() but not the sale's Redis keys ("{s01}"),
+// splitting PostgreSQL from Redis.
+export const saleIdString = z.string().regex(/^[1-9][0-9]{0,17}$/, "must be a sale id");
 
 /** Parses with zod; the first problem becomes a 400 naming the field. */
 export function parse<S extends z.ZodType>(schema: S, value: unknown, where = "request"): z.output<S> {

@@ -5,7 +5,7 @@ import { ticketId } from "../../shared/keys.js";
 import { adjustStock } from "../../shared/sales/stock.js";
 import { getItem } from "../../shared/sales/view.js";
 import type { ApiCtx } from "../context.js";
-import { idString, jsonBody, parse, requireJsonBody } from "../validation.js";
+import { idString, jsonBody, parse, requireJsonBody, saleIdString } from "../validation.js";
 import { saleOfItem } from "./items.js";
 
 const bodySchema = z
@@ -16,10 +16,7 @@ const bodySchema = z
       .min(-1_000_000)
       .max(1_000_000)
       .refine((d) => d !== 0, "must not be 0"),
-    sale_id: z
-      .string()
-      .regex(/^[0-9]{1,18}$/, "must be a sale id")
-      .optional(),
+    sale_id: saleIdString.optional(),
   })
   .strict();
 

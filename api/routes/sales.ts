@@ -3,7 +3,7 @@ import { z } from "zod";
 import { AppError } from "../../shared/errors.js";
 import { getSale, listItems } from "../../shared/sales/view.js";
 import type { ApiCtx } from "../context.js";
-import { idString, parse } from "../validation.js";
+import { idString, parse, saleIdString } from "../validation.js";
 
 const MAX_PAGE = 1000;
 const pageQuery = z.object({
@@ -16,7 +16,7 @@ const saleNotFound = (id: string) => new AppError("sale_not_found", `no sale ${i
 export function saleRoutes(ctx: ApiCtx) {
   const found = async (raw: string) => {
     const id = parse(idString, raw, "sale_id");
-    const sale = /^[0-9]{1,18}$/.test(id) ? await getSale(ctx.deps, id) : null;
+    const sale = saleIdString.safeParse(id).success ? await getSale(ctx.deps, id) : null;
     if (!sale) throw saleNotFound(id);
     return sale;
   };

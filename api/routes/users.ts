@@ -3,14 +3,9 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { purchases } from "../../shared/db/schema.js";
 import type { ApiCtx } from "../context.js";
-import { idString, parse } from "../validation.js";
+import { idString, parse, saleIdString } from "../validation.js";
 
-const query = z.object({
-  sale_id: z
-    .string()
-    .regex(/^[0-9]{1,18}$/, "must be a sale id")
-    .optional(),
-});
+const query = z.object({ sale_id: saleIdString.optional() });
 
 export function userRoutes(ctx: ApiCtx) {
   return new Hono().get("/users/:user_id/purchases", async (c) => {
