@@ -3,25 +3,36 @@ import { z } from "zod";
 // The only module that reads the environment. Every process parses it once at
 // start; a bad value stops the process with one line naming the variable.
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const rate = z.coerce.number().min(0).max(1);
-const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+// Each check carries the message a person needs ("must be …", what to set),
+// instead of zod's wording about types ("expected number, received NaN").
+const int = (min: number, max: number) => {
+  const error = `must be an integer from ${min} to ${max}`;
+  return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
+const RATE_ERROR = { error: "must be a number from 0 to 1" };
+const rate = z.coerce.number(RATE_ERROR).min(0, RATE_ERROR).max(1, RATE_ERROR);
+const bool = z
+  .enum(["true", "false", "1", "0"], { error: "must be true or false" })
+  .transform((v) => v === "true" || v === "1");
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `must be one of ${values.join(", ")}` });
+const url = (protocol: RegExp, error: string) => z.url({ protocol, error });
 
 const schema = z
   .object({
-    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-    LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    NODE_ENV: oneOf(["development", "production", "test"]).default("development"),
+    LOG_LEVEL: oneOf(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
     PORT: int(0, 65535).default(3000),
-    REDIS_URL: z.url({ protocol: /^rediss?$/ }).default("redis://127.0.0.1:6379"),
+    REDIS_URL: url(/^rediss?$/, "must be a redis:// or rediss:// URL").default("redis://127.0.0.1:6379"),
     // Namespaces every Redis key and BullMQ queue, so several systems (or test
     // suites) can share one Redis.
     REDIS_PREFIX: z
       .string()
-      .regex(/^[A-Za-z0-9_-]{1,32}$/)
+      .regex(/^[A-Za-z0-9_-]{1,32}$/, { error: "must be 1 to 32 letters, digits, _ or -" })
       .default("fs"),
-    DATABASE_URL: z
-      .url({ protocol: /^postgres(ql)?$/ })
-      .default("postgres://postgres@127.0.0.1:5432/flashsale"),
+    DATABASE_URL: url(/^postgres(ql)?$/, "must be a postgres:// or postgresql:// URL").default(
+      "postgres://postgres@127.0.0.1:5432/flashsale",
+    ),
     DATABASE_POOL: int(1, 100).default(10),
     ADMIN_USER: z.string().min(1).default("admin"),
     ADMIN_PASSWORD: z.string().min(1).optional(),
@@ -54,13 +65,17 @@ const schema = z
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.ADMIN_PASSWORD) {
-      ctx.addIssue({ code: "custom", path: ["ADMIN_PASSWORD"], message: "is required in production" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["ADMIN_PASSWORD"],
+        message: "must be set when NODE_ENV is production",
+      });
     }
     if (env.PAYMENT_LATENCY_MIN_MS > env.PAYMENT_LATENCY_MAX_MS) {
       ctx.addIssue({
         code: "custom",
         path: ["PAYMENT_LATENCY_MIN_MS"],
-        message: "must not exceed PAYMENT_LATENCY_MAX_MS",
+        message: `must not exceed PAYMENT_LATENCY_MAX_MS, which is ${env.PAYMENT_LATENCY_MAX_MS}`,
       });
     }
   });
@@ -70,6 +85,9 @@ export type Config = Env & { ADMIN_PASSWORD: string };
 
 export class ConfigError extends Error {}
 
+// The error line lands in logs: a URL's password must not.
+const hidePassword = (value: string) => value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, "$1***@");
+
 /** Parses an environment; throws ConfigError with one line naming the first bad variable. */
 export function parseConfig(env: Record<string, string | undefined>): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
@@ -77,7 +95,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (!result.success) {
     const issue = result.error.issues[0];
     const name = String(issue?.path[0] ?? "environment");
-    const got = cleaned[name] === undefined ? "" : ` (got ${JSON.stringify(cleaned[name])})`;
+    const value = cleaned[name];
+    const got = value === undefined ? "" : ` (got ${JSON.stringify(hidePassword(value))})`;
     throw new ConfigError(`config: ${name} ${issue?.message ?? "is invalid"}${got}`);
   }
   return { ...result.data, ADMIN_PASSWORD: result.data.ADMIN_PASSWORD ?? "admin" };

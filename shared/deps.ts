@@ -25,7 +25,7 @@ const hostOf = (url: string) => {
 export async function createDeps(cfg: Config, name: string, log?: Logger): Promise<Deps> {
   const redis = createRedis(cfg.REDIS_URL, { name: `${cfg.REDIS_PREFIX}:${name}` });
   try {
-    await waitForRedis(redis, 3000);
+    await waitForRedis(redis, 2000);
   } catch {
     redis.disconnect();
     throw new StartupError(

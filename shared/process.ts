@@ -13,6 +13,26 @@ const STOP_TIMEOUT_MS = 15_000;
 export function runProcess(name: string, start: (deps: Deps) => Promise<() => Promise<void>>): void {
   const cfg = loadConfig();
   const log = createLogger(name, cfg);
+  let stop: (() => Promise<void>) | null = null;
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "stopping");
+    setTimeout(() => {
+      log.error("did not stop in time; exiting");
+      process.exit(1);
+    }, STOP_TIMEOUT_MS).unref();
+    // Still starting: nothing is running yet, and what is half done (a sale being
+    // created) is one transaction that rolls back.
+    if (!stop) process.exit(0);
+    await stop();
+    process.exit(0);
+  };
+  // Listen from the first moment, so a SIGTERM during start-up is not a crash.
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+
   const main = async () => {
     let deps: Deps;
     try {
@@ -23,22 +43,11 @@ export function runProcess(name: string, start: (deps: Deps) => Promise<() => Pr
       process.stderr.write(`${msg}\n`);
       process.exit(1);
     }
-    const stop = await start(deps);
-    let stopping = false;
-    const shutdown = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, "stopping");
-      setTimeout(() => {
-        log.error("did not stop in time; exiting");
-        process.exit(1);
-      }, STOP_TIMEOUT_MS).unref();
-      await stop();
+    const stopApp = await start(deps);
+    stop = async () => {
+      await stopApp();
       await closeDeps(deps);
-      process.exit(0);
     };
-    process.on("SIGTERM", () => void shutdown("SIGTERM"));
-    process.on("SIGINT", () => void shutdown("SIGINT"));
   };
   main().catch((err) => {
     log.fatal({ err: String(err) }, "crashed");

@@ -68,16 +68,20 @@ export function createRedis(url: string, opts: RedisClientOptions = {}): AppRedi
   return redis;
 }
 
-/** Resolves when the connection is ready; rejects after `ms` with a one-line reason. */
+/** Resolves when Redis answers a PING; rejects once `ms` have passed without an answer. */
 export async function waitForRedis(redis: Redis, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
-    try {
-      await redis.ping();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error("redis did not answer");
+    // A PING queued while ioredis reconnects can wait far longer than we want: race it.
+    const answered = await Promise.race([
+      redis.ping().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<false>((r) => setTimeout(() => r(false), Math.min(left, 500)).unref()),
+    ]);
+    if (answered) return;
   }
 }
