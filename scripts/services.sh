@@ -35,7 +35,15 @@ fi
 if pg_up; then
   echo "postgres: already running on 127.0.0.1:$PG_PORT"
 else
-  [ -n "$(pg_bin)" ] || { echo "postgres: installing postgresql"; apt_install postgresql; }
+  if [ -z "$(pg_bin)" ]; then
+    echo "postgres: installing postgresql"
+    apt_install postgresql
+    # A cluster we just installed is ours to set up: trust local connections,
+    # as the default DATABASE_URL (no password) expects. Never done to an existing one.
+    for hba in /etc/postgresql/*/main/pg_hba.conf; do
+      [ -f "$hba" ] && $SUDO sed -i -E 's/(scram-sha-256|md5|peer)$/trust/' "$hba"
+    done
+  fi
   if have pg_ctlcluster && [ -n "$(ls /etc/postgresql 2>/dev/null)" ]; then
     # Debian's cluster: start it the way the package does.
     version="$(ls /etc/postgresql | sort -V | tail -1)"
