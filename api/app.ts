@@ -5,12 +5,16 @@ import { AppError } from "../shared/errors.js";
 import { adminAuth } from "./auth.js";
 import type { ApiCtx } from "./context.js";
 import { errorResponse, onError } from "./errors.js";
+import { requestLogging } from "./logging.js";
+import { createMetrics } from "./metrics.js";
 import { adminPaymentRoutes } from "./routes/admin-payments.js";
+import { adminQueueRoutes, QUEUES_PATH } from "./routes/admin-queues.js";
 import { adminSaleRoutes } from "./routes/admin-sales.js";
 import { adminStockRoutes } from "./routes/admin-stock.js";
 import { checkoutRoutes } from "./routes/checkout.js";
 import { healthRoutes } from "./routes/health.js";
 import { itemRoutes } from "./routes/items.js";
+import { metricsRoutes } from "./routes/metrics.js";
 import { saleRoutes } from "./routes/sales.js";
 import { statsRoutes } from "./routes/stats.js";
 import { ticketRoutes } from "./routes/tickets.js";
@@ -21,6 +25,8 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 export function createApp(ctx: ApiCtx) {
   const app = new Hono();
+  const metrics = createMetrics(ctx);
+  app.use(...requestLogging(ctx.deps.log));
   app.onError(onError(ctx.deps.log));
   app.notFound((c) => errorResponse(c, new AppError("not_found", `no route ${c.req.method} ${c.req.path}`)));
   app.use(
@@ -39,6 +45,7 @@ export function createApp(ctx: ApiCtx) {
     }),
   );
   app.use("/admin/*", adminAuth(ctx.deps.cfg));
+  app.use(metrics.middleware);
 
   app.route("/", checkoutRoutes(ctx));
   app.route("/", ticketRoutes(ctx));
@@ -50,5 +57,7 @@ export function createApp(ctx: ApiCtx) {
   app.route("/", adminSaleRoutes(ctx));
   app.route("/", adminPaymentRoutes(ctx));
   app.route("/", adminStockRoutes(ctx));
+  app.route("/", metricsRoutes(metrics));
+  app.route(QUEUES_PATH, adminQueueRoutes(ctx.queues));
   return app;
 }

@@ -2,6 +2,7 @@ import type { Queue } from "bullmq";
 import type { AttemptRecorder } from "../shared/checkout/attempts.js";
 import type { Enqueuer } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
+import type { CounterSink } from "../shared/metrics/counters.js";
 import type { SaleDirectory } from "../shared/sales/directory.js";
 
 /** What the routes share: the stores, the sale directory, and the queue's producer side. */
@@ -10,5 +11,9 @@ export interface ApiCtx {
   directory: SaleDirectory;
   enqueuer: Enqueuer;
   attempts: AttemptRecorder;
+  /** The checkout queue, which the API feeds. */
   queue: Queue;
+  /** Every queue of the system, for the dashboard and metrics. */
+  queues: Queue[];
+  counters: CounterSink;
 }

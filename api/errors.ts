@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { AppError, type ErrorCode } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
+import { loggerOf } from "./logging.js";
 
 /** The one mapping from error code to HTTP status. */
 export const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
@@ -69,7 +70,7 @@ export function toAppError(err: unknown): AppError {
 export function onError(log: Logger) {
   return (err: Error, c: Context) => {
     const app = toAppError(err);
-    if (app.code === "internal") log.error({ err, path: c.req.path }, "unhandled error");
+    if (app.code === "internal") loggerOf(c, log).error({ err, path: c.req.path }, "unhandled error");
     if (app.code === "unauthorized") c.header("WWW-Authenticate", 'Basic realm="flash-sale admin"');
     return errorResponse(c, app);
   };

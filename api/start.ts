@@ -5,8 +5,14 @@ import { Queue } from "bullmq";
 import { createAttemptRecorder } from "../shared/checkout/attempts.js";
 import { createEnqueuer } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
+import { createCounterSink } from "../shared/metrics/counters.js";
 import { initSettings } from "../shared/payments/settings.js";
-import { CHECKOUT_QUEUE, checkoutQueueOptions } from "../shared/queues.js";
+import {
+  CALENDAR_QUEUE,
+  CHECKOUT_QUEUE,
+  calendarQueueOptions,
+  checkoutQueueOptions,
+} from "../shared/queues.js";
 import { createRedis } from "../shared/redis.js";
 import { createSaleDirectory } from "../shared/sales/directory.js";
 import { createApp } from "./app.js";
@@ -18,12 +24,15 @@ export async function startApi(deps: Deps, port = deps.cfg.PORT) {
   await initSettings(deps);
   const connection = createRedis(deps.cfg.REDIS_URL, { name: `${deps.keys.prefix}:api-queue` });
   const queue = new Queue(CHECKOUT_QUEUE, { connection, ...checkoutQueueOptions(deps.keys) });
+  const calendar = new Queue(CALENDAR_QUEUE, { connection, ...calendarQueueOptions(deps.keys) });
   const ctx: ApiCtx = {
     deps,
     directory: createSaleDirectory(deps),
     enqueuer: createEnqueuer(queue),
     attempts: createAttemptRecorder(deps),
     queue,
+    queues: [queue, calendar],
+    counters: createCounterSink(deps),
   };
   const app = createApp(ctx);
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
@@ -47,7 +56,8 @@ export async function startApi(deps: Deps, port = deps.cfg.PORT) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await ctx.enqueuer.drain();
       await ctx.attempts.drain();
-      await queue.close();
+      await ctx.counters.close();
+      await Promise.all(ctx.queues.map((q) => q.close()));
       await connection.quit().catch(() => {});
     },
   };

@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { TicketJob } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
 import { ticketId } from "../shared/keys.js";
+import type { CounterSink } from "../shared/metrics/counters.js";
 import { checkoutJobSchema } from "../shared/queues.js";
 import { PaymentAborted, simulatePayment } from "./payment-simulator.js";
 import type { SettingsWatcher } from "./settings-watcher.js";
@@ -17,6 +18,7 @@ export interface WorkerCtx {
   slots: SlotPool;
   settler: Settler;
   queue: Queue;
+  counters: CounterSink;
 }
 
 const jobSchema = checkoutJobSchema.extend({
@@ -35,8 +37,9 @@ export async function processTicket(ctx: WorkerCtx, job: Job, token?: string): P
   if (!parsed.success) throw new UnrecoverableError(`bad checkout job: ${parsed.error.message}`);
   const data = parsed.data;
   const k = step.ticketKeys(ctx.deps, data);
-  const [state] = await step.reserve(ctx.deps, k);
+  const [state, reason] = await step.reserve(ctx.deps, k);
   if (state === "reserved") return pay(ctx, data, k);
+  if (state === "rejected") ctx.counters.inc("tickets_total", { status: "rejected", reason: String(reason) });
   if (state === "waiting") return waitForUnit(ctx, job, token, k);
   if (state === "paying") return resumePaying(ctx, job, token, data, k);
   // Final already (a duplicate job), or expired: nothing left to do.
@@ -64,6 +67,7 @@ async function pay(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys) {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), s.timeout_ms);
   let answer: "approved" | "declined" | "timeout";
+  const started = performance.now();
   try {
     answer = await simulatePayment(deps, holder, s, abort.signal);
   } catch (err) {
@@ -72,6 +76,8 @@ async function pay(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys) {
   } finally {
     clearTimeout(timer);
   }
+  ctx.counters.inc("payments_total", { outcome: answer });
+  ctx.counters.observe("payment_duration_seconds", (performance.now() - started) / 1000);
   if (answer === "approved") {
     const [paid] = await step.markPaid(deps, k, holder);
     if (paid === "paid") return settle(ctx, data, k, holder);
@@ -99,6 +105,7 @@ async function resumePaying(
 
 async function fail(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys, reason: string, holder: string) {
   const [outcome, detail] = await step.release(ctx.deps, k, reason, holder);
+  if (outcome !== "noop") ctx.counters.inc("tickets_total", { status: "failed", reason });
   if (outcome === "handed" && detail) await wake(ctx, ticketId(data.saleId, detail));
   // Another attempt got the payment through meanwhile: this one finishes its settlement.
   if (outcome === "noop" && detail === "paid") return settle(ctx, data, k, holder);
@@ -107,12 +114,20 @@ async function fail(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys, reason:
 async function settle(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys, holder: string) {
   const result = await ctx.settler.settle(data);
   if ("purchaseId" in result) {
-    await step.finalize(ctx.deps, k, result.purchaseId);
+    const [done, rejected] = await step.finalize(ctx.deps, k, result.purchaseId);
+    if (done === "purchased") {
+      ctx.counters.inc("tickets_total", { status: "purchased", reason: "" });
+      // Tickets still waiting when the last unit sold were rejected by the same script.
+      if (Number(rejected) > 0) {
+        ctx.counters.inc("tickets_total", { status: "rejected", reason: "sold_out" }, Number(rejected));
+      }
+    }
     return;
   }
   // PostgreSQL, the second guard, refused: Redis was wrong about this unit.
   ctx.deps.log.error({ ticket: data.ticketId, reason: result.refused }, "settlement refused by PostgreSQL");
-  await step.voidTicket(ctx.deps, k, result.refused, holder);
+  const [voided] = await step.voidTicket(ctx.deps, k, result.refused, holder);
+  if (voided === "voided") ctx.counters.inc("tickets_total", { status: "rejected", reason: result.refused });
 }
 
 /** The waiting ticket that was handed a unit gets its job back now rather than at its next re-check. */

@@ -1,5 +1,6 @@
 import { Queue, Worker } from "bullmq";
 import type { Deps } from "../shared/deps.js";
+import { createCounterSink } from "../shared/metrics/counters.js";
 import { initSettings } from "../shared/payments/settings.js";
 import { CHECKOUT_QUEUE, checkoutQueueOptions, checkoutWorkerOptions } from "../shared/queues.js";
 import { createRedis } from "../shared/redis.js";
@@ -21,7 +22,8 @@ export async function startWorker(deps: Deps) {
   const queue = new Queue(CHECKOUT_QUEUE, { connection, ...checkoutQueueOptions(deps.keys) });
   const slots = createSlotPool(deps, settings);
   const settler = createSettler(deps);
-  const ctx: WorkerCtx = { deps, settings, slots, settler, queue };
+  const counters = createCounterSink(deps);
+  const ctx: WorkerCtx = { deps, settings, slots, settler, queue, counters };
   const worker = new Worker(CHECKOUT_QUEUE, (job, token) => processTicket(ctx, job, token), {
     connection,
     ...checkoutWorkerOptions(deps.cfg, deps.keys),
@@ -47,6 +49,7 @@ export async function startWorker(deps: Deps) {
       if (timedOut) await worker.close(true);
       slots.close();
       await settler.drain();
+      await counters.close();
       await queue.close();
       await connection.quit().catch(() => {});
     },

@@ -49,6 +49,7 @@ export function checkoutRoutes(ctx: ApiCtx) {
           userId: input.user_id,
         });
         ctx.attempts.record({ ...base(a.saleId), ticketId: a.ticketId, outcome: "accepted" });
+        ctx.counters.inc("checkouts_total", { outcome: "accepted" });
       }
       const pollUrl = `/tickets/${a.ticketId}`;
       c.header("Location", pollUrl);
@@ -63,7 +64,10 @@ export function checkoutRoutes(ctx: ApiCtx) {
         202,
       );
     } catch (err) {
-      if (err instanceof AppError) ctx.attempts.record({ ...base(null), ticketId: null, outcome: err.code });
+      if (err instanceof AppError) {
+        ctx.attempts.record({ ...base(null), ticketId: null, outcome: err.code });
+        ctx.counters.inc("checkouts_total", { outcome: err.code });
+      }
       throw err;
     }
 

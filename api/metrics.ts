@@ -1,0 +1,174 @@
+import type { MiddlewareHandler } from "hono";
+import { routePath } from "hono/route";
+import client from "prom-client";
+import { LATENCY_BUCKETS, readCounters } from "../shared/metrics/counters.js";
+import { paymentStats, readSettings } from "../shared/payments/settings.js";
+import { getSale } from "../shared/sales/view.js";
+import type { ApiCtx } from "./context.js";
+
+// Two kinds of metrics. Per process (this API's HTTP traffic, Node's own):
+// Prometheus sums them over processes. System-wide (checkouts, tickets,
+// payments, queue, slots, stock), read from Redis at scrape time: every API
+// process reports the same values, so aggregate them with max(), not sum().
+
+type Snapshot = Awaited<ReturnType<typeof readCounters>>;
+
+export function createMetrics(ctx: ApiCtx) {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  const httpRequests = new client.Counter({
+    name: "flashsale_http_requests_total",
+    help: "HTTP requests answered by this API process",
+    labelNames: ["method", "route", "status"] as const,
+    registers,
+  });
+  const httpDuration = new client.Histogram({
+    name: "flashsale_http_request_duration_seconds",
+    help: "Time to answer an HTTP request in this API process",
+    labelNames: ["method", "route"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30],
+    registers,
+  });
+
+  // One Redis read per scrape, shared by every system-wide metric.
+  let snapshot: { at: number; data: Promise<Snapshot> } | null = null;
+  const counters = () => {
+    if (!snapshot || Date.now() - snapshot.at > 250)
+      snapshot = { at: Date.now(), data: readCounters(ctx.deps) };
+    return snapshot.data;
+  };
+  const counterFrom = (name: string, help: string, labelNames: string[], source: string) =>
+    new client.Counter({
+      name,
+      help,
+      labelNames,
+      registers,
+      async collect() {
+        this.reset();
+        for (const c of await counters()) if (c.name === source) this.inc(c.labels, c.value);
+      },
+    });
+  counterFrom(
+    "flashsale_checkouts_total",
+    "Checkout requests by outcome (accepted, or the error code)",
+    ["outcome"],
+    "checkouts_total",
+  );
+  counterFrom(
+    "flashsale_tickets_total",
+    "Tickets that reached a final status, by status and reason",
+    ["status", "reason"],
+    "tickets_total",
+  );
+  counterFrom("flashsale_payments_total", "Simulated payments by outcome", ["outcome"], "payments_total");
+  registry.registerMetric(paymentHistogram(counters) as unknown as client.Metric);
+
+  const gauge = (
+    name: string,
+    help: string,
+    labelNames: string[],
+    fill: (g: client.Gauge) => Promise<void>,
+  ) =>
+    new client.Gauge({
+      name,
+      help,
+      labelNames,
+      registers,
+      async collect() {
+        this.reset();
+        await fill(this);
+      },
+    });
+  gauge("flashsale_queue_jobs", "Jobs in the queues by state", ["queue", "state"], async (g) => {
+    for (const q of ctx.queues) {
+      const counts = await q.getJobCounts(
+        "waiting",
+        "active",
+        "delayed",
+        "completed",
+        "failed",
+        "prioritized",
+      );
+      for (const [state, n] of Object.entries(counts)) g.set({ queue: q.name, state }, n);
+    }
+  });
+  gauge("flashsale_payment_slots", "Payment slots: the cap, and those held now", ["kind"], async (g) => {
+    const [settings, held] = await Promise.all([
+      readSettings(ctx.deps),
+      ctx.deps.redis.zcount(ctx.deps.keys.slots, Date.now(), "+inf"),
+    ]);
+    g.set({ kind: "cap" }, settings.slots);
+    g.set({ kind: "in_use" }, held);
+  });
+  gauge(
+    "flashsale_payments_in_flight",
+    "Payments in flight, counted by the simulator",
+    ["kind"],
+    async (g) => {
+      const p = await paymentStats(ctx.deps);
+      g.set({ kind: "now" }, p.in_flight);
+      g.set({ kind: "peak" }, p.peak_in_flight);
+    },
+  );
+  gauge(
+    "flashsale_sale_stock_units",
+    "Units of the current sale by state",
+    ["sale_id", "state"],
+    async (g) => {
+      const [open] = await ctx.directory.open();
+      const sale = open ? await getSale(ctx.deps, open.saleId) : null;
+      if (!sale) return;
+      for (const [state, n] of Object.entries(sale.stock)) g.set({ sale_id: sale.sale_id, state }, n);
+    },
+  );
+
+  const middleware: MiddlewareHandler = async (c, next) => {
+    const start = performance.now();
+    await next();
+    // The route pattern, not the path: one series per endpoint, not per ticket id.
+    const route = routePath(c) || "unmatched";
+    const labels = { method: c.req.method, route };
+    httpRequests.inc({ ...labels, status: String(c.res.status) });
+    httpDuration.observe(labels, (performance.now() - start) / 1000);
+  };
+
+  return { registry, middleware };
+}
+
+/** The payment latency histogram, whose buckets workers fill in Redis. */
+function paymentHistogram(counters: () => Promise<Snapshot>) {
+  const name = "flashsale_payment_duration_seconds";
+  return {
+    name,
+    help: "Time from a payment's start to its answer or timeout",
+    type: "histogram",
+    aggregator: "max",
+    collect: undefined,
+    reset() {},
+    async get() {
+      const all = await counters();
+      const pick = (suffix: string) => all.filter((c) => c.name === `payment_duration_seconds${suffix}`);
+      const buckets = pick("_bucket");
+      const les = [...LATENCY_BUCKETS.map(String), "+Inf"];
+      return {
+        name,
+        help: this.help,
+        type: "histogram",
+        aggregator: "max",
+        values: [
+          ...les.map((le) => ({
+            metricName: `${name}_bucket`,
+            labels: { le },
+            value: buckets.find((b) => b.labels.le === le)?.value ?? 0,
+          })),
+          { metricName: `${name}_sum`, labels: {}, value: pick("_sum")[0]?.value ?? 0 },
+          { metricName: `${name}_count`, labels: {}, value: pick("_count")[0]?.value ?? 0 },
+        ],
+      };
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,74 @@
+import type { Deps } from "../deps.js";
+
+// Counters that must add up across every process (checkouts seen by each API,
+// payments run by each worker) are summed in one Redis hash, so /metrics and the
+// live page show the whole system whichever API process answers. Each process
+// adds up locally and flushes twice a second: one pipeline, not a write per event.
+const FLUSH_MS = 500;
+
+/** Upper bounds (seconds) of the payment latency histogram buckets. */
+export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** A counter field: a metric name and its labels, e.g. `payments_total|outcome=approved`. */
+export function field(name: string, labels: Record<string, string> = {}): string {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+  return [name, ...parts].join("|");
+}
+
+export function parseField(f: string): { name: string; labels: Record<string, string> } {
+  const [name = "", ...parts] = f.split("|");
+  const labels: Record<string, string> = {};
+  for (const p of parts) {
+    const i = p.indexOf("=");
+    labels[p.slice(0, i)] = p.slice(i + 1);
+  }
+  return { name, labels };
+}
+
+export function createCounterSink(deps: Pick<Deps, "redis" | "keys" | "log">) {
+  let pending = new Map<string, number>();
+  const flush = async () => {
+    if (pending.size === 0) return;
+    const batch = pending;
+    pending = new Map();
+    const pipe = deps.redis.pipeline();
+    for (const [f, n] of batch) pipe.hincrbyfloat(deps.keys.counters, f, n);
+    try {
+      await pipe.exec();
+    } catch (err) {
+      // Keep the counts for the next flush rather than lose them.
+      for (const [f, n] of batch) pending.set(f, (pending.get(f) ?? 0) + n);
+      deps.log.warn({ err: String(err) }, "could not flush counters");
+    }
+  };
+  const timer = setInterval(() => void flush(), FLUSH_MS);
+  timer.unref();
+  const inc = (name: string, labels: Record<string, string> = {}, n = 1) => {
+    const f = field(name, labels);
+    pending.set(f, (pending.get(f) ?? 0) + n);
+  };
+  return {
+    inc,
+    /** Records one observation in a cumulative histogram (Prometheus style). */
+    observe(name: string, seconds: number, labels: Record<string, string> = {}) {
+      for (const le of LATENCY_BUCKETS)
+        if (seconds <= le) inc(`${name}_bucket`, { ...labels, le: String(le) });
+      inc(`${name}_bucket`, { ...labels, le: "+Inf" });
+      inc(`${name}_sum`, labels, seconds);
+      inc(`${name}_count`, labels);
+    },
+    flush,
+    async close() {
+      clearInterval(timer);
+      await flush();
+    },
+  };
+}
+
+export type CounterSink = ReturnType<typeof createCounterSink>;
+
+/** Every counter of the system, summed over all processes. */
+export async function readCounters(deps: Pick<Deps, "redis" | "keys">) {
+  const raw = await deps.redis.hgetall(deps.keys.counters);
+  return Object.entries(raw).map(([f, v]) => ({ ...parseField(f), value: Number(v) }));
+}
