@@ -7,6 +7,7 @@ import type { ApiCtx } from "./context.js";
 import { errorResponse, onError } from "./errors.js";
 import { requestLogging } from "./logging.js";
 import { createMetrics } from "./metrics.js";
+import { adminLiveRoutes } from "./routes/admin-live.js";
 import { adminPaymentRoutes } from "./routes/admin-payments.js";
 import { adminQueueRoutes, QUEUES_PATH } from "./routes/admin-queues.js";
 import { adminSaleRoutes } from "./routes/admin-sales.js";
@@ -56,6 +57,7 @@ export function createApp(ctx: ApiCtx) {
   app.route("/", statsRoutes(ctx));
   app.route("/", adminSaleRoutes(ctx));
   app.route("/", adminPaymentRoutes(ctx));
+  app.route("/", adminLiveRoutes(ctx));
   app.route("/", adminStockRoutes(ctx));
   app.route("/", metricsRoutes(metrics));
   app.route(QUEUES_PATH, adminQueueRoutes(ctx.queues));

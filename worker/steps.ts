@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import type { TicketJob } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
 import { parseTicketId } from "../shared/keys.js";
@@ -35,8 +36,11 @@ export async function reserve(deps: Deps, k: TicketKeys): Promise<string[]> {
   )) as string[];
 }
 
+// Which worker ran a payment, recorded on the ticket for operators.
+const WORKER_ID = `${hostname()}:${process.pid}`;
+
 export async function startPayment(deps: Deps, k: TicketKeys, timeoutMs: number, holder: string) {
-  return (await deps.redis.run("startPayment", [k.ticket], [timeoutMs, holder])) as string[];
+  return (await deps.redis.run("startPayment", [k.ticket], [timeoutMs, holder, WORKER_ID])) as string[];
 }
 
 export async function markPaid(deps: Deps, k: TicketKeys, holder: string): Promise<string[]> {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Config } from "../config.js";
 import type { Deps } from "../deps.js";
+import { type ActiveProfile, PROFILES, type ProfileName, parseActiveProfile } from "./profiles.js";
 
 // The payment simulator's settings and the slot count live in one Redis hash
 // that every worker re-reads (see worker/settings-watcher.ts), so a change made
@@ -51,7 +52,7 @@ const toHash = (s: PaymentSettings) => ({
 
 function fromHash(h: Record<string, string>, fallback: PaymentSettings): PaymentSettings {
   const n = (k: string, d: number) => (h[k] === undefined ? d : Number(h[k]));
-  return {
+  const base: PaymentSettings = {
     failure_rate: n("failure_rate", fallback.failure_rate),
     hang_rate: n("hang_rate", fallback.hang_rate),
     latency_ms: {
@@ -61,6 +62,9 @@ function fromHash(h: Record<string, string>, fallback: PaymentSettings): Payment
     timeout_ms: n("timeout_ms", fallback.timeout_ms),
     slots: n("slots", fallback.slots),
   };
+  // A fault profile in force overrides the settings underneath until it expires.
+  const profile = parseActiveProfile(h.profile);
+  return profile ? { ...base, ...PROFILES[profile.name] } : base;
 }
 
 /** Writes the configured defaults unless settings already exist (the first process to start wins). */
@@ -71,18 +75,45 @@ export async function initSettings(deps: Pick<Deps, "redis" | "keys" | "cfg">): 
   await pipe.exec();
 }
 
+/** The fault profile in force, if any. */
+export async function readProfile(deps: Pick<Deps, "redis" | "keys">): Promise<ActiveProfile | null> {
+  return parseActiveProfile((await deps.redis.hget(deps.keys.payments, "profile")) ?? undefined);
+}
+
+/** Switches to a named profile for `durationS` seconds, or ends the one in force (`name` null). */
+export async function setProfile(
+  deps: Pick<Deps, "redis" | "keys">,
+  name: ProfileName | null,
+  durationS: number,
+): Promise<ActiveProfile | null> {
+  const { redis, keys } = deps;
+  const profile = name ? { name, until: Date.now() + durationS * 1000 } : null;
+  if (profile) await redis.hset(keys.payments, "profile", JSON.stringify(profile));
+  else await redis.hdel(keys.payments, "profile");
+  await resetPeak(deps);
+  return profile;
+}
+
+async function resetPeak(deps: Pick<Deps, "redis" | "keys">) {
+  const { redis, keys } = deps;
+  await redis.zremrangebyscore(keys.inflight, "-inf", Date.now());
+  await redis.set(keys.peak, await redis.zcard(keys.inflight));
+}
+
 export async function readSettings(deps: Pick<Deps, "redis" | "keys" | "cfg">): Promise<PaymentSettings> {
   return fromHash(await deps.redis.hgetall(deps.keys.payments), defaultSettings(deps.cfg));
 }
 
 /**
  * Applies a change and starts a new peak: `peak_in_flight` is the most payments
- * in flight at once since the settings last changed.
+ * in flight at once since the settings last changed. A change made by hand ends
+ * any fault profile in force, so what was just set is what runs.
  */
 export async function updateSettings(
   deps: Pick<Deps, "redis" | "keys" | "cfg">,
   patch: PaymentSettingsPatch,
 ) {
+  await deps.redis.hdel(deps.keys.payments, "profile");
   const current = await readSettings(deps);
   const next: PaymentSettings = {
     ...current,
