@@ -21,6 +21,8 @@ export function makeKeys(prefix: string) {
     peak: `${prefix}:payments:peak`,
     /** HASH: throughput counters (accepted, purchased, ...). */
     counters: `${prefix}:counters`,
+    /** STRING: held by the one worker sweeping for orphaned tickets. */
+    sweepLock: `${prefix}:sweep:lock`,
 
     /** HASH: sale meta and totals (status, window, limit, tot/av/rs/sd/q, ticket sequence). */
     sale: (saleId: string) => `${sale(saleId)}:sale`,
@@ -38,6 +40,8 @@ export function makeKeys(prefix: string) {
     /** HASH per ticket. */
     ticket: (saleId: string, seq: string) => `${sale(saleId)}:t:${seq}`,
     ticketPrefix: (saleId: string) => `${sale(saleId)}:t:`,
+    /** STRING: the lowest ticket seq of the sale that may still need sweeping. */
+    sweepCursor: (saleId: string) => `${sale(saleId)}:sweep`,
     /** STRING per Idempotency-Key: the ticket it created. */
     idempotency: (saleId: string, key: string) => `${sale(saleId)}:k:${key}`,
   };

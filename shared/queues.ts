@@ -16,9 +16,10 @@ export function checkoutQueueOptions(keys: Keys): Omit<QueueOptions, "connection
   return {
     prefix: keys.bull,
     defaultJobOptions: {
-      // Retries are for infrastructure errors (a store briefly away); the
-      // processor is idempotent, so a retry never settles twice.
-      attempts: 20,
+      // Retries are for infrastructure errors (a store away for a while): a ticket
+      // must end however long that takes, so attempts never run out in practice.
+      // The processor is idempotent, so a retry never settles twice.
+      attempts: 1_000_000,
       backoff: { type: "capped" },
       // Finished jobs are not needed: the ticket in Redis and PostgreSQL is the record.
       removeOnComplete: true,

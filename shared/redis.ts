@@ -6,7 +6,7 @@ import { Redis, type RedisOptions } from "ioredis";
 const SCRIPTS = {
   admit: 5,
   reserve: 6,
-  startPayment: 1,
+  startPayment: 2,
   markPaid: 2,
   release: 7,
   finalize: 5,

@@ -38,7 +38,7 @@ export async function processTicket(ctx: WorkerCtx, job: Job, token?: string): P
   const data = parsed.data;
   const k = step.ticketKeys(ctx.deps, data);
   const [state, reason] = await step.reserve(ctx.deps, k);
-  if (state === "reserved") return pay(ctx, data, k);
+  if (state === "reserved") return pay(ctx, job, token, data, k);
   if (state === "rejected") ctx.counters.inc("tickets_total", { status: "rejected", reason: String(reason) });
   if (state === "waiting") return waitForUnit(ctx, job, token, k);
   if (state === "paying") return resumePaying(ctx, job, token, data, k);
@@ -53,13 +53,24 @@ async function waitForUnit(ctx: WorkerCtx, job: Job, token: string | undefined, 
   throw new DelayedError();
 }
 
-async function pay(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys) {
+async function pay(ctx: WorkerCtx, job: Job, token: string | undefined, data: TicketJob, k: step.TicketKeys) {
   const { deps } = ctx;
   // Unique per attempt: a second attempt at the same ticket never frees the first one's slot by mistake.
   const holder = `${data.ticketId}:${randomBytes(4).toString("hex")}`;
-  await ctx.slots.acquire(holder);
-  const s = ctx.settings.get();
-  const [st] = await step.startPayment(deps, k, s.timeout_ms, holder);
+  let s = ctx.settings.get();
+  let st: string | undefined;
+  for (;;) {
+    await ctx.slots.acquire(holder);
+    s = ctx.settings.get();
+    [st] = await step.startPayment(deps, k, s.timeout_ms, holder);
+    // The lease ran out while this process was busy: ask again.
+    if (st !== "noslot") break;
+  }
+  if (st === "busy") {
+    // Another attempt at this ticket is paying (its job lost its lock): let it, and check back after its deadline.
+    await ctx.slots.release(holder);
+    return resumePaying(ctx, job, token, data, k);
+  }
   if (st !== "paying") {
     await ctx.slots.release(holder);
     return;
@@ -124,10 +135,14 @@ async function settle(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys, holde
     }
     return;
   }
-  // PostgreSQL, the second guard, refused: Redis was wrong about this unit.
+  // PostgreSQL, the second guard, refused: Redis was wrong about this unit (it
+  // does not exist: void it) or about this buyer (over the limit: the unit is
+  // real and goes to the next in line).
   ctx.deps.log.error({ ticket: data.ticketId, reason: result.refused }, "settlement refused by PostgreSQL");
-  const [voided] = await step.voidTicket(ctx.deps, k, result.refused, holder);
-  if (voided === "voided") ctx.counters.inc("tickets_total", { status: "rejected", reason: result.refused });
+  const mode = result.refused === "sold_out" ? "void" : "refuse";
+  const [outcome, detail] = await step.release(ctx.deps, k, result.refused, holder, mode);
+  if (outcome !== "noop") ctx.counters.inc("tickets_total", { status: "rejected", reason: result.refused });
+  if (outcome === "handed" && detail) await wake(ctx, ticketId(data.saleId, detail));
 }
 
 /** The waiting ticket that was handed a unit gets its job back now rather than at its next re-check. */

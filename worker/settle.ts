@@ -17,7 +17,7 @@ type Sql = Deps["db"]["client"];
 // count, all under PostgreSQL's constraints. A ticket already settled (a retried
 // job) gets its existing purchase back instead of a second one.
 async function settleMany(sql: Sql, batch: Settlement[]): Promise<Map<string, string>> {
-  const rows = await sql<{ ticket_id: string; id: string }[]>`
+  const rows = await sql<{ ticket_id: string; id: string; user_id: string; item_id: string }[]>`
     with input as (
       select * from unnest(
         ${sql.array(batch.map((b) => b.ticketId))}::text[],
@@ -43,9 +43,18 @@ async function settleMany(sql: Sql, batch: Settlement[]): Promise<Map<string, st
       on conflict (sale_id, user_id) do update set purchased = sale_users.purchased + excluded.purchased
       returning 1
     )
-    select ticket_id, id::text from ins
+    select ticket_id, id::text, user_id, item_id from ins
     union all
-    select p.ticket_id, p.id::text from purchases p join input i on i.ticket_id = p.ticket_id`;
+    select p.ticket_id, p.id::text, p.user_id, p.item_id from purchases p join input i on i.ticket_id = p.ticket_id`;
+  const byTicket = new Map(batch.map((b) => [b.ticketId, b]));
+  for (const r of rows) {
+    const b = byTicket.get(r.ticket_id);
+    // Ticket ids are never reused (see shared/sales/load.ts); if one were, another
+    // shopper's purchase must not be handed to this ticket.
+    if (b && (b.userId !== r.user_id || b.itemId !== r.item_id)) {
+      throw new Error(`ticket ${r.ticket_id} already settled for another purchase`);
+    }
+  }
   return new Map(rows.map((r) => [r.ticket_id, r.id]));
 }
 
@@ -72,6 +81,8 @@ const SETTLE_LOCK = 7_242_002;
 async function settleLocked(sql: Sql, batch: Settlement[]): Promise<Map<string, string>> {
   const sales = [...new Set(batch.map((b) => Number(b.saleId)))].sort((a, b) => a - b);
   return (await sql.begin(async (tx) => {
+    // A settlement stuck behind a lock held by a vanished client fails and is retried, not blocked for hours.
+    await tx`set local lock_timeout = '5s'`;
     for (const saleId of sales) await tx`select pg_advisory_xact_lock(${SETTLE_LOCK}, ${saleId % 2 ** 31})`;
     return settleMany(tx as unknown as Sql, batch);
   })) as Map<string, string>;

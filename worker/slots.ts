@@ -1,9 +1,7 @@
 import type { Deps } from "../shared/deps.js";
 import type { SettingsWatcher } from "./settings-watcher.js";
+import { LEASE_GRACE_MS } from "./steps.js";
 
-// A slot's lease outlives the payment's timeout by this much, so a slot is only
-// reclaimed from a worker that died, never from one still waiting on a payment.
-const LEASE_GRACE_MS = 1000;
 // How often a process with tickets waiting asks for freed slots.
 const POLL_MS = 5;
 // Holders per acquire call.

@@ -8,6 +8,7 @@ import { processTicket, type WorkerCtx } from "./process-ticket.js";
 import { watchSettings } from "./settings-watcher.js";
 import { createSettler } from "./settle.js";
 import { createSlotPool } from "./slots.js";
+import { startSweeper } from "./sweeper.js";
 
 // Time a stopping worker gives tickets in flight before it lets go of them; their
 // jobs are picked up again by another worker when their locks run out.
@@ -34,6 +35,7 @@ export async function startWorker(deps: Deps) {
   });
   worker.on("error", (err) => deps.log.error({ err: err.message }, "worker error"));
   await worker.waitUntilReady();
+  const sweeper = startSweeper(deps, queue);
   deps.log.info({ concurrency: deps.cfg.WORKER_CONCURRENCY }, "worker ready");
 
   return {
@@ -41,6 +43,7 @@ export async function startWorker(deps: Deps) {
     settings,
     async close() {
       settings.stop();
+      await sweeper.stop();
       const closing = worker.close();
       const timedOut = await Promise.race([
         closing.then(() => false),

@@ -39,34 +39,39 @@ export async function reserve(deps: Deps, k: TicketKeys): Promise<string[]> {
 // Which worker ran a payment, recorded on the ticket for operators.
 const WORKER_ID = `${hostname()}:${process.pid}`;
 
+// A slot's lease outlives its payment's deadline by this much, so a slot is only
+// reclaimed from a worker that died, never from one still waiting on a payment.
+export const LEASE_GRACE_MS = 1000;
+
 export async function startPayment(deps: Deps, k: TicketKeys, timeoutMs: number, holder: string) {
-  return (await deps.redis.run("startPayment", [k.ticket], [timeoutMs, holder, WORKER_ID])) as string[];
+  return (await deps.redis.run(
+    "startPayment",
+    [k.ticket, deps.keys.slots],
+    [timeoutMs, holder, WORKER_ID, LEASE_GRACE_MS],
+  )) as string[];
 }
 
 export async function markPaid(deps: Deps, k: TicketKeys, holder: string): Promise<string[]> {
   return (await deps.redis.run("markPaid", [k.ticket, deps.keys.slots], [holder])) as string[];
 }
 
-/** Fails the ticket and hands its unit on; returns the ticket seq that got it, if any. */
-export async function release(deps: Deps, k: TicketKeys, reason: string, holder: string): Promise<string[]> {
-  return (await deps.redis.run(
-    "release",
-    [k.sale, k.item, k.held, k.pending, k.ticket, k.waitlist, deps.keys.slots],
-    [reason, k.ticketPrefix, holder, FINAL_TTL_S, "fail"],
-  )) as string[];
-}
-
-/** PostgreSQL refused the purchase: the unit does not exist after all, so it leaves the stock. */
-export async function voidTicket(
+/**
+ * Ends a ticket that holds a unit without a purchase. 'fail': the payment did not
+ * go through; 'refuse': PostgreSQL refused this buyer. Either way the unit goes to
+ * the earliest waiting ticket (returned) or back to stock. 'void': PostgreSQL
+ * says the unit does not exist, so it leaves the stock.
+ */
+export async function release(
   deps: Deps,
   k: TicketKeys,
   reason: string,
   holder: string,
+  mode: "fail" | "refuse" | "void" = "fail",
 ): Promise<string[]> {
   return (await deps.redis.run(
     "release",
     [k.sale, k.item, k.held, k.pending, k.ticket, k.waitlist, deps.keys.slots],
-    [reason, k.ticketPrefix, holder, FINAL_TTL_S, "void"],
+    [reason, k.ticketPrefix, holder, FINAL_TTL_S, mode],
   )) as string[];
 }
 

@@ -3,7 +3,8 @@
 -- KEYS[1] sale hash   KEYS[2] item hash   KEYS[3] held   KEYS[4] pending   KEYS[5] item waitlist
 -- ARGV[1] delta   ARGV[2] ticket key prefix
 -- Returns {'ok', waiter seqs handed a unit...} | {'insufficient', available} | {'item_not_found'}
-if redis.call('EXISTS', KEYS[2]) == 0 then return {'item_not_found'} end
+-- A sale still loading has no 'st' yet: touching its hash now would leave it half-made.
+if redis.call('EXISTS', KEYS[2]) == 0 or not redis.call('HGET', KEYS[1], 'st') then return {'item_not_found'} end
 local delta = tonumber(ARGV[1])
 local av = tonumber(redis.call('HGET', KEYS[2], 'av'))
 if av + delta < 0 then return {'insufficient', av} end

@@ -3,19 +3,21 @@
 -- KEYS[1] sale hash   KEYS[2] item hash   KEYS[3] held   KEYS[4] pending
 -- KEYS[5] ticket hash   KEYS[6] item waitlist   KEYS[7] slot semaphore ZSET
 -- ARGV[1] reason   ARGV[2] ticket key prefix   ARGV[3] slot holder id   ARGV[4] final-ticket ttl (s)
--- ARGV[5] 'fail' (payment did not go through: ticket failed, unit handed on) or
---         'void' (PostgreSQL refused the sale: ticket rejected, unit leaves the stock)
+-- ARGV[5] 'fail'   (payment did not go through: ticket failed, unit handed on),
+--         'refuse' (PostgreSQL refused this buyer, e.g. over the limit: ticket rejected, unit handed on), or
+--         'void'   (PostgreSQL says the unit does not exist: ticket rejected, unit leaves the stock)
 -- Returns {'handed', waiter seq} | {'restocked'} | {'voided'} | {'noop', status}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREM', KEYS[7], ARGV[3])
 
-local void = ARGV[5] == 'void'
+local mode = ARGV[5]
+local void = mode == 'void'
 local tk = redis.call('HMGET', KEYS[5], 'st', 'u', 'paid')
 if tk[1] ~= 'paying' and tk[1] ~= 'reserved' then return {'noop', tk[1] or 'missing'} end
--- A paid ticket can only be settled, or voided by PostgreSQL; never failed.
-if tk[3] == '1' and not void then return {'noop', 'paid'} end
-redis.call('HSET', KEYS[5], 'st', void and 'rejected' or 'failed', 'rs', ARGV[1], 'ua', now)
+-- A paid ticket can only be settled, or refused by PostgreSQL; never failed.
+if tk[3] == '1' and mode == 'fail' then return {'noop', 'paid'} end
+redis.call('HSET', KEYS[5], 'st', mode == 'fail' and 'failed' or 'rejected', 'rs', ARGV[1], 'ua', now)
 redis.call('EXPIRE', KEYS[5], tonumber(ARGV[4]))
 if redis.call('HINCRBY', KEYS[3], tk[2], -1) <= 0 then redis.call('HDEL', KEYS[3], tk[2]) end
 if void then

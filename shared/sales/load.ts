@@ -24,6 +24,7 @@ export async function loadSale(deps: Deps, saleId: string): Promise<boolean> {
     .from(items)
     .where(eq(items.saleId, sale.id))
     .orderBy(asc(items.itemId));
+  await loadHeld(deps, saleId);
   let total = 0;
   let sold = 0;
   for (let i = 0; i < rows.length; i += LOAD_BATCH) {
@@ -41,7 +42,49 @@ export async function loadSale(deps: Deps, saleId: string): Promise<boolean> {
   const published = await redis.run(
     "loadSale",
     [keys.sale(saleId), keys.timeline],
-    [saleId, sale.startsAt.getTime(), sale.endsAt.getTime(), sale.userLimit, rows.length, total, sold],
+    [
+      saleId,
+      sale.startsAt.getTime(),
+      sale.endsAt.getTime(),
+      sale.userLimit,
+      rows.length,
+      total,
+      sold,
+      await firstTicketSeq(deps, saleId),
+    ],
   );
   return published === 1;
+}
+
+// Ticket ids a lost Redis handed out that PostgreSQL never heard of (attempts
+// still buffered in an API) stay below this margin.
+const TICKET_SEQ_MARGIN = 1_000_000;
+
+/**
+ * Where a (re)loaded sale's ticket numbers start: above every ticket PostgreSQL
+ * knows, so a ticket id is never handed out twice, even after Redis was lost.
+ */
+async function firstTicketSeq(deps: Deps, saleId: string): Promise<number> {
+  const sql = deps.db.client;
+  const [row] = await sql<{ seq: string | null }[]>`
+    select max(split_part(ticket_id, '-', 2)::bigint)::text as seq from (
+      select ticket_id from purchases where sale_id = ${Number(saleId)}
+      union all
+      select ticket_id from checkout_attempts where sale_id = ${Number(saleId)} and ticket_id is not null
+    ) t`;
+  return row?.seq ? Number(row.seq) + TICKET_SEQ_MARGIN : 0;
+}
+
+/** Units each user already bought, so the per-user limit survives a reload. */
+async function loadHeld(deps: Deps, saleId: string): Promise<void> {
+  const rows = await deps.db.client<{ user_id: string; purchased: number }[]>`
+    select user_id, purchased from sale_users where sale_id = ${Number(saleId)} and purchased > 0`;
+  const key = deps.keys.held(saleId);
+  // HSETNX: a count already in Redis is live (it includes reservations) and a
+  // second loader racing this one must never lower it.
+  for (let i = 0; i < rows.length; i += LOAD_BATCH) {
+    const pipe = deps.redis.pipeline();
+    for (const r of rows.slice(i, i + LOAD_BATCH)) pipe.hsetnx(key, r.user_id, r.purchased);
+    await pipe.exec();
+  }
 }

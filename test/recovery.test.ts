@@ -1,0 +1,138 @@
+import { Queue } from "bullmq";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { admit } from "../shared/checkout/admit.js";
+import { CHECKOUT_QUEUE, checkoutQueueOptions } from "../shared/queues.js";
+import { createSaleDirectory } from "../shared/sales/directory.js";
+import { loadSale } from "../shared/sales/load.js";
+import * as step from "../worker/steps.js";
+import { sweep } from "../worker/sweeper.js";
+import { createTestEnv, type TestEnv } from "./helpers/env.js";
+import { checkInvariants, waitForRest } from "./helpers/invariants.js";
+import { untilFinal } from "./helpers/shopper.js";
+
+let env: TestEnv;
+let queue: Queue;
+beforeAll(async () => {
+  env = await createTestEnv({ env: { LOG_LEVEL: "fatal" } });
+  queue = new Queue(CHECKOUT_QUEUE, { connection: env.deps.redis, ...checkoutQueueOptions(env.deps.keys) });
+});
+afterAll(async () => {
+  await queue?.close();
+  await env?.close();
+});
+
+describe("tickets that lost their job", () => {
+  it("a ticket accepted but never queued (its API died) is swept up and ends", async () => {
+    const saleId = await env.createSale({ items: [{ item_id: "orphan", stock: 1 }] });
+    // Admission without the enqueue that should follow it.
+    const a = await admit(env.deps, createSaleDirectory(env.deps), { userId: "lost", itemId: "orphan" });
+    expect(await queue.getJob(a.ticketId)).toBeUndefined();
+    // Nothing happens to it until it is old enough to be called orphaned.
+    expect(await sweep(env.deps, queue)).toEqual([]);
+    expect(await sweep(env.deps, queue, Date.now() + 60_000)).toEqual([a.ticketId]);
+    expect(await untilFinal(env, a.ticketId)).toMatchObject({ status: "purchased" });
+    await waitForRest(env.deps, saleId);
+    expect((await checkInvariants(env.deps, saleId)).violations).toEqual([]);
+  });
+});
+
+describe("two attempts at one ticket", () => {
+  it("a second attempt finds the ticket paying and does not pay again", async () => {
+    await env.setPayments({ latency_ms: { min: 300, max: 300 }, failure_rate: 0, hang_rate: 0 });
+    const saleId = await env.createSale({ items: [{ item_id: "twice", stock: 1 }] });
+    const res = await env.json<{ ticket_id: string }>("/checkout?user_id=t&id=twice", { method: "POST" });
+    const ticket = res.body.ticket_id;
+    for (;;) {
+      if (
+        (await env.deps.redis.hget(env.deps.keys.ticket(saleId, ticket.split("-")[1] ?? ""), "st")) ===
+        "paying"
+      )
+        break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const k = step.ticketKeys(env.deps, { ticketId: ticket, saleId, itemId: "twice", userId: "t" });
+    await env.deps.redis.zadd(env.deps.keys.slots, Date.now() + 10_000, "intruder");
+    const [st] = await step.startPayment(env.deps, k, 1000, "intruder");
+    expect(st).toBe("busy");
+    await env.deps.redis.zrem(env.deps.keys.slots, "intruder");
+    expect(await untilFinal(env, ticket)).toMatchObject({ status: "purchased" });
+    await env.setPayments({ latency_ms: { min: 0, max: 2 } });
+  });
+
+  it("a slot whose lease ran out before the payment started is not used", async () => {
+    const saleId = await env.createSale({ items: [{ item_id: "lapsed", stock: 1 }] });
+    const a = await admit(env.deps, createSaleDirectory(env.deps), { userId: "l", itemId: "lapsed" });
+    const k = step.ticketKeys(env.deps, { ticketId: a.ticketId, saleId, itemId: "lapsed", userId: "l" });
+    expect((await step.reserve(env.deps, k))[0]).toBe("reserved");
+    await env.deps.redis.zadd(env.deps.keys.slots, Date.now() - 1, "late-holder");
+    expect(await step.startPayment(env.deps, k, 1000, "late-holder")).toEqual(["noslot"]);
+    expect(await env.deps.redis.hget(k.ticket, "st")).toBe("reserved");
+    await queue.add(
+      "ticket",
+      { ticketId: a.ticketId, saleId, itemId: "lapsed", userId: "l" },
+      { jobId: a.ticketId },
+    );
+    expect(await untilFinal(env, a.ticketId)).toMatchObject({ status: "purchased" });
+  });
+});
+
+describe("PostgreSQL refusing a buyer", () => {
+  it("a user over the limit in PostgreSQL is rejected, and the unit goes back to stock", async () => {
+    const saleId = await env.createSale({
+      items: [
+        { item_id: "a", stock: 1 },
+        { item_id: "b", stock: 1 },
+      ],
+      user_limit: 1,
+    });
+    expect(
+      await untilFinal(
+        env,
+        (await env.json<{ ticket_id: string }>("/checkout?user_id=greedy&id=a", { method: "POST" })).body
+          .ticket_id,
+      ),
+    ).toMatchObject({ status: "purchased" });
+    // Redis forgets that the user already holds their one unit.
+    await env.deps.redis.hdel(env.deps.keys.held(saleId), "greedy");
+    const second = await env.json<{ ticket_id: string }>("/checkout?user_id=greedy&id=b", { method: "POST" });
+    expect(await untilFinal(env, second.body.ticket_id)).toMatchObject({
+      status: "rejected",
+      reason: "user_limit_reached",
+    });
+    const item = await env.json<{ stock: { available: number; total: number } }>("/items/b");
+    expect(item.body.stock).toMatchObject({ available: 1, total: 1 });
+    // Someone else can still buy it.
+    const other = await env.json<{ ticket_id: string }>("/checkout?user_id=modest&id=b", { method: "POST" });
+    expect(await untilFinal(env, other.body.ticket_id)).toMatchObject({ status: "purchased" });
+    await env.deps.redis.hset(env.deps.keys.held(saleId), "greedy", 1);
+    await waitForRest(env.deps, saleId);
+    expect((await checkInvariants(env.deps, saleId)).violations).toEqual([]);
+  });
+});
+
+describe("reloading a sale into an empty Redis", () => {
+  it("never reuses a ticket id and remembers what each user bought", async () => {
+    const saleId = await env.createSale({ items: 5, stock_per_item: 1, user_limit: 2 });
+    for (const item of ["1", "2"]) {
+      const r = await env.json<{ ticket_id: string }>(`/checkout?user_id=early&id=${item}`, {
+        method: "POST",
+      });
+      expect(await untilFinal(env, r.body.ticket_id)).toMatchObject({ status: "purchased" });
+    }
+    const { redis, keys } = env.deps;
+    const before = Number(await redis.hget(keys.sale(saleId), "tseq"));
+    // Lose every Redis key of this sale.
+    const found = await redis.keys(`${keys.prefix}:{s${saleId}}:*`);
+    await redis.del(...found);
+    expect(await loadSale(env.deps, saleId)).toBe(true);
+    expect(Number(await redis.hget(keys.sale(saleId), "tseq"))).toBeGreaterThan(before);
+    expect(await redis.hget(keys.held(saleId), "early")).toBe("2");
+    const refused = await env.json<{ error: { code: string } }>("/checkout?user_id=early&id=3", {
+      method: "POST",
+    });
+    expect(refused.body.error.code).toBe("user_limit_reached");
+    const fresh = await env.json<{ ticket_id: string }>("/checkout?user_id=late&id=3", { method: "POST" });
+    expect(Number(fresh.body.ticket_id.split("-")[1])).toBeGreaterThan(before);
+    expect(await untilFinal(env, fresh.body.ticket_id)).toMatchObject({ status: "purchased" });
+  });
+});

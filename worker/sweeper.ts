@@ -1,0 +1,100 @@
+import type { Queue } from "bullmq";
+import type { Deps } from "../shared/deps.js";
+import { ticketId } from "../shared/keys.js";
+import { FINAL } from "../shared/tickets/view.js";
+
+// A ticket with no job can exist: its API died between accepting it and
+// queueing it, or its job used up every attempt. Every SWEEP_MS one worker
+// (whoever takes the lock) looks at tickets older than STALE_MS that are not
+// final, and gives each one a job again. The job id is the ticket id, so a
+// ticket whose job is alive is left alone.
+const SWEEP_MS = 10_000;
+const STALE_MS = 30_000;
+const BATCH = 500;
+// Tickets looked at per sale and sweep, so one sweep stays short.
+const MAX_SCAN = 20_000;
+
+export function startSweeper(deps: Deps, queue: Queue) {
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> = Promise.resolve();
+  const tick = () => {
+    running = (async () => {
+      try {
+        const mine = await deps.redis.set(deps.keys.sweepLock, String(process.pid), "PX", SWEEP_MS, "NX");
+        if (mine) await sweep(deps, queue);
+      } catch (err) {
+        deps.log.warn({ err: String(err) }, "sweep failed");
+      }
+    })();
+    void running.then(() => {
+      if (timer) timer = setTimeout(tick, SWEEP_MS);
+    });
+  };
+  timer = setTimeout(tick, SWEEP_MS);
+  return {
+    async stop() {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      await running;
+    },
+  };
+}
+
+/** One pass over every recent sale; returns the tickets that were given a job again. */
+export async function sweep(deps: Deps, queue: Queue, now = Date.now()): Promise<string[]> {
+  const revived: string[] = [];
+  for (const saleId of await deps.redis.zrevrange(deps.keys.timeline, 0, 49)) {
+    revived.push(...(await sweepSale(deps, queue, saleId, now)));
+  }
+  return revived;
+}
+
+async function sweepSale(deps: Deps, queue: Queue, saleId: string, now: number): Promise<string[]> {
+  const { redis, keys } = deps;
+  const last = Number((await redis.hget(keys.sale(saleId), "tseq")) ?? 0);
+  let cursor = Math.max(1, Number((await redis.get(keys.sweepCursor(saleId))) ?? 1));
+  const revived: string[] = [];
+  let settledPrefix = true;
+  for (let from = cursor; from <= last && from < cursor + MAX_SCAN; from += BATCH) {
+    const pipe = redis.pipeline();
+    const to = Math.min(last, from + BATCH - 1);
+    for (let seq = from; seq <= to; seq++) pipe.hmget(keys.ticket(saleId, String(seq)), "st", "ca", "u", "i");
+    const rows = (await pipe.exec()) ?? [];
+    for (const [i, [, v]] of rows.entries()) {
+      const [st, ca, user, item] = v as (string | null)[];
+      const seq = from + i;
+      if (!st || FINAL.has(st)) {
+        // Tickets are mostly done in order: skip past the done ones next time.
+        if (settledPrefix) cursor = seq + 1;
+        continue;
+      }
+      settledPrefix = false;
+      // Younger tickets are in the hands of a live job (or will be).
+      if (Number(ca) > now - STALE_MS) {
+        await redis.set(keys.sweepCursor(saleId), String(cursor));
+        return revived;
+      }
+      const id = ticketId(saleId, seq);
+      if (await revive(queue, id, { ticketId: id, saleId, itemId: item ?? "", userId: user ?? "" })) {
+        revived.push(id);
+      }
+    }
+  }
+  await redis.set(keys.sweepCursor(saleId), String(cursor));
+  if (revived.length)
+    deps.log.warn({ sale: saleId, tickets: revived.length }, "gave orphaned tickets a job again");
+  return revived;
+}
+
+async function revive(queue: Queue, id: string, data: Record<string, string>): Promise<boolean> {
+  const job = await queue.getJob(id);
+  if (!job) {
+    await queue.add("ticket", data, { jobId: id });
+    return true;
+  }
+  if ((await job.getState()) === "failed") {
+    await job.retry("failed");
+    return true;
+  }
+  return false;
+}
