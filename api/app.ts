@@ -1,4 +1,3 @@
-import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { AppError } from "../shared/errors.js";
@@ -7,12 +6,15 @@ import type { ApiCtx } from "./context.js";
 import { errorResponse, onError } from "./errors.js";
 import { requestLogging } from "./logging.js";
 import { createMetrics } from "./metrics.js";
+import { documentOf, router } from "./openapi.js";
 import { adminLiveRoutes } from "./routes/admin-live.js";
+import { adminPageRoutes } from "./routes/admin-page.js";
 import { adminPaymentRoutes } from "./routes/admin-payments.js";
-import { adminQueueRoutes, QUEUES_PATH } from "./routes/admin-queues.js";
+import { adminQueueRoutes, QUEUES_PATH, queuesDashboardDoc } from "./routes/admin-queues.js";
 import { adminSaleRoutes } from "./routes/admin-sales.js";
 import { adminStockRoutes } from "./routes/admin-stock.js";
 import { checkoutRoutes } from "./routes/checkout.js";
+import { docsRoutes } from "./routes/docs.js";
 import { healthRoutes } from "./routes/health.js";
 import { itemRoutes } from "./routes/items.js";
 import { metricsRoutes } from "./routes/metrics.js";
@@ -25,7 +27,8 @@ import { userRoutes } from "./routes/users.js";
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 export function createApp(ctx: ApiCtx) {
-  const app = new Hono();
+  // An OpenAPIHono: the route modules' createRoute() definitions gather into its document.
+  const app = router();
   const metrics = createMetrics(ctx);
   app.use(...requestLogging(ctx.deps.log));
   app.onError(onError(ctx.deps.log));
@@ -58,8 +61,12 @@ export function createApp(ctx: ApiCtx) {
   app.route("/", adminSaleRoutes(ctx));
   app.route("/", adminPaymentRoutes(ctx));
   app.route("/", adminLiveRoutes(ctx));
+  app.route("/", adminPageRoutes());
   app.route("/", adminStockRoutes(ctx));
   app.route("/", metricsRoutes(metrics));
   app.route(QUEUES_PATH, adminQueueRoutes(ctx.queues));
+  // bull-board's own pages and API are its business; the document lists the dashboard.
+  app.openAPIRegistry.registerPath(queuesDashboardDoc);
+  app.route("/", docsRoutes(documentOf(app)));
   return app;
 }

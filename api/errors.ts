@@ -6,8 +6,8 @@ import { AppError, type ErrorCode } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { loggerOf } from "./logging.js";
 
-/** The one mapping from error code to HTTP status. */
-export const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
+/** The one mapping from error code to HTTP status (literal, so the API document can be typed from it). */
+export const STATUS = {
   invalid_request: 400,
   unauthorized: 401,
   not_found: 404,
@@ -26,7 +26,7 @@ export const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   overloaded: 503,
   unavailable: 503,
   internal: 500,
-};
+} as const satisfies Record<ErrorCode, ContentfulStatusCode>;
 
 export function errorResponse(c: Context, err: AppError) {
   if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
@@ -60,6 +60,8 @@ export function toAppError(err: unknown): AppError {
   if (err instanceof HTTPException) {
     if (err.status === 401) return new AppError("unauthorized", "valid admin credentials are required");
     if (err.status === 413) return new AppError("payload_too_large", "the request body is too large");
+    if (err.status === 415)
+      return new AppError("unsupported_media_type", "send the body as application/json");
     if (err.status === 400) return new AppError("invalid_request", err.message || "bad request");
   }
   if (isStoreDown(err))

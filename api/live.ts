@@ -1,3 +1,4 @@
+import type { Queue } from "bullmq";
 import { readCounters } from "../shared/metrics/counters.js";
 import { getSale } from "../shared/sales/view.js";
 import type { ApiCtx } from "./context.js";
@@ -16,6 +17,19 @@ export interface LiveSample {
   queue: number;
   slots_in_use: number;
   available: number;
+}
+
+/** The checkout queue's job counts in the states the API reports. */
+export async function jobCounts(queue: Queue) {
+  const c = await queue.getJobCounts("waiting", "active", "delayed", "completed", "failed");
+  const n = (state: string) => c[state] ?? 0;
+  return {
+    waiting: n("waiting"),
+    active: n("active"),
+    delayed: n("delayed"),
+    completed: n("completed"),
+    failed: n("failed"),
+  };
 }
 
 type Totals = Awaited<ReturnType<typeof totals>>;

@@ -1,32 +1,48 @@
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import { paymentStats, readSettings } from "../../shared/payments/settings.js";
 import { getSale } from "../../shared/sales/view.js";
 import type { ApiCtx } from "../context.js";
-import { createLiveSampler, totals } from "../live.js";
+import { createLiveSampler, jobCounts, totals } from "../live.js";
+import { adminSecurity, errors, json, router } from "../openapi.js";
+import { liveSchema } from "../schemas/admin.js";
 import { paymentsView } from "./admin-payments.js";
 
-/** Everything the live sale page shows, in one answer. */
+const route = createRoute({
+  method: "get",
+  path: "/admin/live",
+  tags: ["admin"],
+  security: adminSecurity,
+  summary: "Everything the live sale page shows, in one answer",
+  responses: {
+    200: json(liveSchema, "A snapshot and the last minutes' samples."),
+    ...errors("unauthorized"),
+  },
+});
+
 export function adminLiveRoutes(ctx: ApiCtx) {
   const sampler = createLiveSampler(ctx);
-  return new Hono().get("/admin/live", async (c) => {
+  return router().openapi(route, async (c) => {
     const [open] = await ctx.directory.open();
     const [sale, queue, settings, stats, held, payments, sums] = await Promise.all([
       open ? getSale(ctx.deps, open.saleId) : null,
-      ctx.queue.getJobCounts("waiting", "active", "delayed", "completed", "failed"),
+      jobCounts(ctx.queue),
       readSettings(ctx.deps),
       paymentStats(ctx.deps),
       ctx.deps.redis.zcount(ctx.deps.keys.slots, Date.now(), "+inf"),
       paymentsView(ctx),
       totals(ctx),
     ]);
-    return c.json({
-      now: Date.now(),
-      sale,
-      queue,
-      slots: { slots: settings.slots, held, ...stats },
-      payments,
-      totals: sums,
-      history: sampler.history(),
-    });
+    return c.json(
+      {
+        now: Date.now(),
+        sale,
+        queue,
+        slots: { slots: settings.slots, held, ...stats },
+        payments,
+        totals: sums,
+        history: sampler.history(),
+      },
+      200,
+    );
   });
 }

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import { profileRequest } from "../../shared/payments/profiles.js";
 import {
   paymentSettingsPatch,
@@ -9,7 +9,9 @@ import {
   updateSettings,
 } from "../../shared/payments/settings.js";
 import type { ApiCtx } from "../context.js";
-import { jsonBody, parse, requireJsonBody } from "../validation.js";
+import { adminSecurity, errors, json, router } from "../openapi.js";
+import { paymentsView as paymentsSchema } from "../schemas/admin.js";
+import { jsonRequired } from "../validation.js";
 
 /** The settings in force (a profile's, while one runs), the profile, and the simulator's counts. */
 export async function paymentsView(ctx: ApiCtx) {
@@ -31,17 +33,59 @@ export async function paymentsView(ctx: ApiCtx) {
   };
 }
 
+const common = { tags: ["admin"], security: adminSecurity };
+const body = <S extends typeof paymentSettingsPatch | typeof profileRequest>(schema: S) => ({
+  required: true,
+  content: { "application/json": { schema } },
+});
+
+const read = createRoute({
+  ...common,
+  method: "get",
+  path: "/admin/payments",
+  summary: "The payment simulator and the slot count",
+  responses: { 200: json(paymentsSchema, "In force now."), ...errors("unauthorized") },
+});
+
+const change = createRoute({
+  ...common,
+  method: "put",
+  path: "/admin/payments",
+  summary: "Change the payment simulator or the slot count",
+  description:
+    "Only the fields sent change; every worker follows within a second. Ends any fault profile in force and starts a new `peak_in_flight`.",
+  middleware: jsonRequired,
+  request: { body: body(paymentSettingsPatch) },
+  responses: {
+    200: json(paymentsSchema, "In force now."),
+    ...errors("invalid_request", "unauthorized", "unsupported_media_type"),
+  },
+});
+
+const profile = createRoute({
+  ...common,
+  method: "put",
+  path: "/admin/payments/profile",
+  summary: "Switch to a named fault profile for a while",
+  description: "`healthy`, `flaky`, `slow` or `outage` for `duration_s`; `name: null` ends the one in force.",
+  middleware: jsonRequired,
+  request: { body: body(profileRequest) },
+  responses: {
+    200: json(paymentsSchema, "In force now."),
+    ...errors("invalid_request", "unauthorized", "unsupported_media_type"),
+  },
+});
+
 export function adminPaymentRoutes(ctx: ApiCtx) {
-  return new Hono()
-    .get("/admin/payments", async (c) => c.json(await paymentsView(ctx)))
-    .put("/admin/payments", async (c) => {
-      const patch = parse(paymentSettingsPatch, requireJsonBody(await jsonBody(c)), "body");
-      await updateSettings(ctx.deps, patch);
-      return c.json(await paymentsView(ctx));
+  return router()
+    .openapi(read, async (c) => c.json(await paymentsView(ctx), 200))
+    .openapi(change, async (c) => {
+      await updateSettings(ctx.deps, c.req.valid("json"));
+      return c.json(await paymentsView(ctx), 200);
     })
-    .put("/admin/payments/profile", async (c) => {
-      const body = parse(profileRequest, requireJsonBody(await jsonBody(c)), "body");
-      await setProfile(ctx.deps, body.name, body.duration_s);
-      return c.json(await paymentsView(ctx));
+    .openapi(profile, async (c) => {
+      const { name, duration_s } = c.req.valid("json");
+      await setProfile(ctx.deps, name, duration_s);
+      return c.json(await paymentsView(ctx), 200);
     });
 }

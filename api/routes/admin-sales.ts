@@ -1,42 +1,35 @@
 import { randomUUID } from "node:crypto";
-import { Hono } from "hono";
-import { z } from "zod";
+import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../../shared/errors.js";
 import { generateItems } from "../../shared/sales/catalog.js";
 import { createSale } from "../../shared/sales/create.js";
 import { getSale } from "../../shared/sales/view.js";
 import type { ApiCtx } from "../context.js";
-import { id, jsonBody, parse, requireJsonBody } from "../validation.js";
+import { adminSecurity, errors, json, router } from "../openapi.js";
+import { createSaleBody } from "../schemas/admin.js";
+import { saleSchema } from "../schemas/common.js";
+import { jsonRequired } from "../validation.js";
 
-const MAX_ITEMS = 100_000;
-const MAX_STOCK = 1_000_000;
-
-const itemSchema = z
-  .object({
-    item_id: id,
-    stock: z.number().int().min(0).max(MAX_STOCK),
-    name: z.string().min(1).max(200).optional(),
-    image_url: z.string().url().max(2000).optional(),
-  })
-  .strict();
-
-const bodySchema = z
-  .object({
-    items: z.union([z.number().int().min(1).max(MAX_ITEMS), z.array(itemSchema).min(1).max(MAX_ITEMS)]),
-    stock_per_item: z.number().int().min(0).max(MAX_STOCK).optional(),
-    duration_s: z
-      .number()
-      .int()
-      .min(1)
-      .max(7 * 24 * 3600)
-      .default(3600),
-    user_limit: z.number().int().min(1).max(1_000_000).optional(),
-  })
-  .strict();
+const route = createRoute({
+  method: "post",
+  path: "/admin/sales",
+  tags: ["admin"],
+  security: adminSecurity,
+  summary: "Create a sale, open at once",
+  middleware: jsonRequired,
+  request: { body: { required: true, content: { "application/json": { schema: createSaleBody } } } },
+  responses: {
+    201: {
+      ...json(saleSchema, "The sale; `Location` is its URL."),
+      headers: { Location: { schema: { type: "string" }, description: "The sale's URL." } },
+    },
+    ...errors("invalid_request", "unauthorized", "unsupported_media_type", "payload_too_large"),
+  },
+});
 
 export function adminSaleRoutes(ctx: ApiCtx) {
-  return new Hono().post("/admin/sales", async (c) => {
-    const body = parse(bodySchema, requireJsonBody(await jsonBody(c)), "body");
+  return router().openapi(route, async (c) => {
+    const body = c.req.valid("json");
     const { cfg } = ctx.deps;
     const items =
       typeof body.items === "number"
@@ -61,6 +54,7 @@ export function adminSaleRoutes(ctx: ApiCtx) {
     });
     ctx.directory.invalidate();
     const sale = await getSale(ctx.deps, saleId);
+    if (!sale) throw new AppError("internal", `sale ${saleId} vanished after creation`);
     c.header("Location", `/sales/${saleId}`);
     return c.json(sale, 201);
   });

@@ -1,29 +1,44 @@
-import { Hono } from "hono";
-import { z } from "zod";
+import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../../shared/errors.js";
 import { ticketId } from "../../shared/keys.js";
 import { adjustStock } from "../../shared/sales/stock.js";
 import { getItem } from "../../shared/sales/view.js";
 import type { ApiCtx } from "../context.js";
-import { idString, jsonBody, parse, requireJsonBody, saleIdString } from "../validation.js";
+import { adminSecurity, errors, json, router } from "../openapi.js";
+import { stockBody } from "../schemas/admin.js";
+import { itemSchema } from "../schemas/common.js";
+import { itemParams } from "../schemas/sales.js";
+import { jsonRequired } from "../validation.js";
 import { saleOfItem } from "./items.js";
 
-const bodySchema = z
-  .object({
-    delta: z
-      .number()
-      .int()
-      .min(-1_000_000)
-      .max(1_000_000)
-      .refine((d) => d !== 0, "must not be 0"),
-    sale_id: saleIdString.optional(),
-  })
-  .strict();
+const route = createRoute({
+  method: "post",
+  path: "/admin/items/{item_id}/stock",
+  tags: ["admin"],
+  security: adminSecurity,
+  summary: "Add or remove units of an item",
+  description: "Added units go first to tickets waiting for one.",
+  middleware: jsonRequired,
+  request: {
+    params: itemParams,
+    body: { required: true, content: { "application/json": { schema: stockBody } } },
+  },
+  responses: {
+    200: json(itemSchema, "The item after the change."),
+    ...errors(
+      "invalid_request",
+      "unauthorized",
+      "item_not_found",
+      "insufficient_stock",
+      "unsupported_media_type",
+    ),
+  },
+});
 
 export function adminStockRoutes(ctx: ApiCtx) {
-  return new Hono().post("/admin/items/:item_id/stock", async (c) => {
-    const itemId = parse(idString, c.req.param("item_id"), "item_id");
-    const body = parse(bodySchema, requireJsonBody(await jsonBody(c)), "body");
+  return router().openapi(route, async (c) => {
+    const { item_id: itemId } = c.req.valid("param");
+    const body = c.req.valid("json");
     const saleId = body.sale_id ?? (await saleOfItem(ctx, itemId));
     const handed = await adjustStock(ctx.deps, saleId, itemId, body.delta);
     // Waiting tickets that got one of the new units are woken now.
@@ -33,6 +48,6 @@ export function adminStockRoutes(ctx: ApiCtx) {
     }
     const item = await getItem(ctx.deps, saleId, itemId);
     if (!item) throw new AppError("item_not_found", `no item ${itemId} in sale ${saleId}`);
-    return c.json(item);
+    return c.json(item, 200);
   });
 }

@@ -1,33 +1,70 @@
-import { Hono } from "hono";
-import { z } from "zod";
+import { createRoute, type z } from "@hono/zod-openapi";
 import { admit } from "../../shared/checkout/admit.js";
 import { AppError } from "../../shared/errors.js";
-import { getTicket } from "../../shared/tickets/view.js";
+import { getTicket, type TicketStatus } from "../../shared/tickets/view.js";
 import type { ApiCtx } from "../context.js";
-import { id, jsonBody, parse } from "../validation.js";
-
-const bodySchema = z.object({ user_id: id, item_id: id }).strict();
-const querySchema = z.object({ user_id: id, id }).strict();
-const idempotencyKey = z
-  .string()
-  .regex(/^[\x21-\x7e]{1,128}$/, "must be 1-128 visible ASCII characters")
-  .optional();
+import { errors, json, router } from "../openapi.js";
+import { checkoutAccepted, checkoutBody, checkoutHeaders, checkoutQuery } from "../schemas/tickets.js";
+import { jsonBody, parse } from "../validation.js";
 
 /** How long a client should wait before polling: short near the front, longer far back. */
 export const pollAfterMs = (position: number) => Math.min(5000, Math.max(100, position * 20));
 
+// Documented, not validated by the framework: the input is the query form OR a
+// JSON body, which a route's validators cannot express (they would demand the
+// query from a JSON checkout, and read a stream for every body-less one on the
+// hot path). The handler parses with these same schemas.
+const route = createRoute({
+  method: "post",
+  path: "/checkout",
+  tags: ["shoppers"],
+  summary: "Check out an item",
+  description:
+    "Either the query form `?user_id=U&id=I` with no body, or a JSON body. Answers at once with a ticket to poll.",
+  request: {
+    query: checkoutQuery,
+    headers: checkoutHeaders,
+    body: { required: false, content: { "application/json": { schema: checkoutBody } } },
+  },
+  responses: {
+    202: {
+      ...json(checkoutAccepted, "Accepted and queued; `Location` is the ticket's URL."),
+      headers: { Location: { schema: { type: "string" }, description: "The ticket's URL." } },
+    },
+    ...errors(
+      "invalid_request",
+      "item_not_found",
+      "sale_not_active",
+      "sold_out",
+      "idempotency_conflict",
+      "payload_too_large",
+      "unsupported_media_type",
+      "user_limit_reached",
+      "rate_limited",
+      "overloaded",
+      "unavailable",
+    ),
+  },
+});
+
 export function checkoutRoutes(ctx: ApiCtx) {
-  return new Hono().post("/checkout", async (c) => {
+  const app = router();
+  app.openAPIRegistry.registerPath(route);
+  return app.post(route.path, async (c) => {
     const body = await jsonBody(c);
-    const query = c.req.query();
     const input =
       body === undefined
         ? (() => {
-            const q = parse(querySchema, { user_id: query.user_id, id: query.id ?? query.item_id });
-            return { user_id: q.user_id, item_id: q.id };
+            const q = parse(checkoutQuery, c.req.query(), "query");
+            // Both are present: checkoutQuery requires them.
+            return { user_id: q.user_id as string, item_id: (q.id ?? q.item_id) as string };
           })()
-        : parse(bodySchema, body, "body");
-    const key = parse(idempotencyKey, c.req.header("idempotency-key"), "Idempotency-Key");
+        : parse(checkoutBody, body, "body");
+    const { "idempotency-key": key } = parse(
+      checkoutHeaders,
+      { "idempotency-key": c.req.header("idempotency-key") },
+      "headers",
+    );
     const at = new Date();
     try {
       const a = await admit(ctx.deps, ctx.directory, {
@@ -35,7 +72,7 @@ export function checkoutRoutes(ctx: ApiCtx) {
         itemId: input.item_id,
         ...(key ? { idempotencyKey: key } : {}),
       });
-      let status = "queued";
+      let status: TicketStatus = "queued";
       let position: number | null = a.position;
       if (a.replayed) {
         const t = await getTicket(ctx.deps, a.ticketId);
@@ -53,16 +90,14 @@ export function checkoutRoutes(ctx: ApiCtx) {
       }
       const pollUrl = `/tickets/${a.ticketId}`;
       c.header("Location", pollUrl);
-      return c.json(
-        {
-          ticket_id: a.ticketId,
-          status,
-          position,
-          poll_url: pollUrl,
-          poll_after_ms: pollAfterMs(position ?? 1),
-        },
-        202,
-      );
+      const accepted = {
+        ticket_id: a.ticketId,
+        status,
+        position,
+        poll_url: pollUrl,
+        poll_after_ms: pollAfterMs(position ?? 1),
+      } satisfies z.output<typeof checkoutAccepted>;
+      return c.json(accepted, 202);
     } catch (err) {
       if (err instanceof AppError) {
         ctx.attempts.record({ ...base(null), ticketId: null, outcome: err.code });

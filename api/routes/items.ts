@@ -1,8 +1,10 @@
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../../shared/errors.js";
 import { getItem, latestSaleWithItem } from "../../shared/sales/view.js";
 import type { ApiCtx } from "../context.js";
-import { idString, parse } from "../validation.js";
+import { errors, json, router } from "../openapi.js";
+import { itemSchema } from "../schemas/common.js";
+import { itemParams } from "../schemas/sales.js";
 
 /** The sale an item id refers to now: the newest open sale that has it, else the newest that had it. */
 export async function saleOfItem(ctx: ApiCtx, itemId: string): Promise<string> {
@@ -17,11 +19,20 @@ export async function saleOfItem(ctx: ApiCtx, itemId: string): Promise<string> {
   return saleId;
 }
 
+const route = createRoute({
+  method: "get",
+  path: "/items/{item_id}",
+  tags: ["shoppers"],
+  summary: "An item, in the newest open sale that has it (else the newest that had it)",
+  request: { params: itemParams },
+  responses: { 200: json(itemSchema, "The item."), ...errors("invalid_request", "item_not_found") },
+});
+
 export function itemRoutes(ctx: ApiCtx) {
-  return new Hono().get("/items/:item_id", async (c) => {
-    const itemId = parse(idString, c.req.param("item_id"), "item_id");
+  return router().openapi(route, async (c) => {
+    const { item_id: itemId } = c.req.valid("param");
     const item = await getItem(ctx.deps, await saleOfItem(ctx, itemId), itemId);
     if (!item) throw new AppError("item_not_found", `no item ${itemId} in any sale`);
-    return c.json(item);
+    return c.json(item, 200);
   });
 }

@@ -1,7 +1,10 @@
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import { paymentStats, readSettings } from "../../shared/payments/settings.js";
 import { getSale } from "../../shared/sales/view.js";
 import type { ApiCtx } from "../context.js";
+import { jobCounts } from "../live.js";
+import { json, router } from "../openapi.js";
+import { statsSchema } from "../schemas/ops.js";
 
 // Throughput is measured over this window of samples.
 const WINDOW_MS = 10_000;
@@ -13,14 +16,22 @@ interface Sample {
   accepted: number;
 }
 
+const route = createRoute({
+  method: "get",
+  path: "/stats",
+  tags: ["operators"],
+  summary: "The current sale's stock, the queue, the payment slots and throughput",
+  responses: { 200: json(statsSchema, "A snapshot; throughput is over the last 10 s of calls.") },
+});
+
 export function statsRoutes(ctx: ApiCtx) {
   const samples: Sample[] = [];
-  return new Hono().get("/stats", async (c) => {
+  return router().openapi(route, async (c) => {
     const { deps } = ctx;
     const [open] = await ctx.directory.open();
     const [sale, counts, settings, payments, held] = await Promise.all([
       open ? getSale(deps, open.saleId) : null,
-      ctx.queue.getJobCounts("waiting", "active", "delayed", "completed", "failed"),
+      jobCounts(ctx.queue),
       readSettings(deps),
       paymentStats(deps),
       deps.redis.zcount(deps.keys.slots, Date.now(), "+inf"),
@@ -40,11 +51,14 @@ export function statsRoutes(ctx: ApiCtx) {
         };
       }
     }
-    return c.json({
-      sale,
-      queue: counts,
-      slots: { slots: settings.slots, held, ...payments },
-      throughput,
-    });
+    return c.json(
+      {
+        sale,
+        queue: counts,
+        slots: { slots: settings.slots, held, ...payments },
+        throughput,
+      },
+      200,
+    );
   });
 }

@@ -1,24 +1,33 @@
-import { Hono } from "hono";
-import { z } from "zod";
+import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../../shared/errors.js";
 import { FINAL, getTicket } from "../../shared/tickets/view.js";
 import { sleep } from "../../shared/time.js";
 import type { ApiCtx } from "../context.js";
-import { parse } from "../validation.js";
+import { errors, json, router } from "../openapi.js";
+import { ticketParams, ticketQuery, ticketSchema } from "../schemas/tickets.js";
 
-const MAX_WAIT_MS = 30_000;
 // How often a long poll looks at the ticket again.
 const WAIT_STEP_MS = 25;
+const TICKET_ID = /^[0-9]{1,18}-[0-9]{1,18}$/;
 
-const query = z.object({ wait: z.coerce.number().int().min(0).max(MAX_WAIT_MS).optional() });
-const ticketIdParam = z.string().regex(/^[0-9]{1,18}-[0-9]{1,18}$/, "is not a ticket id");
+const route = createRoute({
+  method: "get",
+  path: "/tickets/{ticket_id}",
+  tags: ["shoppers"],
+  summary: "Poll a ticket",
+  request: { params: ticketParams, query: ticketQuery },
+  responses: {
+    200: json(ticketSchema, "The ticket."),
+    ...errors("invalid_request", "ticket_not_found"),
+  },
+});
 
 export function ticketRoutes(ctx: ApiCtx) {
-  return new Hono().get("/tickets/:ticket_id", async (c) => {
-    const tid = c.req.param("ticket_id");
-    const { wait } = parse(query, c.req.query());
+  return router().openapi(route, async (c) => {
+    const { ticket_id: tid } = c.req.valid("param");
+    const { wait } = c.req.valid("query");
     const notFound = () => new AppError("ticket_not_found", `no ticket ${tid}`);
-    if (!ticketIdParam.safeParse(tid).success) throw notFound();
+    if (!TICKET_ID.test(tid)) throw notFound();
     let ticket = await getTicket(ctx.deps, tid);
     if (!ticket) throw notFound();
     if (wait && !FINAL.has(ticket.status)) {
@@ -33,6 +42,6 @@ export function ticketRoutes(ctx: ApiCtx) {
         if (next.status !== first) break;
       }
     }
-    return c.json(ticket);
+    return c.json(ticket, 200);
   });
 }

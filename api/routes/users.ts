@@ -1,28 +1,38 @@
+import { createRoute } from "@hono/zod-openapi";
 import { and, asc, eq } from "drizzle-orm";
-import { Hono } from "hono";
-import { z } from "zod";
 import { purchases } from "../../shared/db/schema.js";
 import type { ApiCtx } from "../context.js";
-import { idString, parse, saleIdString } from "../validation.js";
+import { errors, json, router } from "../openapi.js";
+import { purchasesQuery, purchasesSchema, userParams } from "../schemas/sales.js";
 
-const query = z.object({ sale_id: saleIdString.optional() });
+const route = createRoute({
+  method: "get",
+  path: "/users/{user_id}/purchases",
+  tags: ["shoppers"],
+  summary: "A user's purchases, oldest first (an unknown user has none)",
+  request: { params: userParams, query: purchasesQuery },
+  responses: { 200: json(purchasesSchema, "The purchases."), ...errors("invalid_request") },
+});
 
 export function userRoutes(ctx: ApiCtx) {
-  return new Hono().get("/users/:user_id/purchases", async (c) => {
-    const userId = parse(idString, c.req.param("user_id"), "user_id");
-    const { sale_id } = parse(query, c.req.query());
+  return router().openapi(route, async (c) => {
+    const { user_id: userId } = c.req.valid("param");
+    const { sale_id } = c.req.valid("query");
     const where = sale_id
       ? and(eq(purchases.userId, userId), eq(purchases.saleId, Number(sale_id)))
       : eq(purchases.userId, userId);
     const rows = await ctx.deps.db.select().from(purchases).where(where).orderBy(asc(purchases.id));
-    return c.json({
-      purchases: rows.map((p) => ({
-        purchase_id: String(p.id),
-        ticket_id: p.ticketId,
-        item_id: p.itemId,
-        sale_id: String(p.saleId),
-        created_at: p.createdAt.toISOString(),
-      })),
-    });
+    return c.json(
+      {
+        purchases: rows.map((p) => ({
+          purchase_id: String(p.id),
+          ticket_id: p.ticketId,
+          item_id: p.itemId,
+          sale_id: String(p.saleId),
+          created_at: p.createdAt.toISOString(),
+        })),
+      },
+      200,
+    );
   });
 }

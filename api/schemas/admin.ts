@@ -1,0 +1,100 @@
+import { z } from "@hono/zod-openapi";
+import { PROFILE_NAMES } from "../../shared/payments/profiles.js";
+import { count, id, iso, queueCountsSchema, saleIdString, saleSchema, slotsSchema } from "./common.js";
+
+const MAX_ITEMS = 100_000;
+const MAX_STOCK = 1_000_000;
+
+const newItem = z
+  .object({
+    item_id: id,
+    stock: z.number().int().min(0).max(MAX_STOCK),
+    name: z.string().min(1).max(200).optional().openapi({ description: "Defaults to the item id." }),
+    image_url: z.string().url().max(2000).optional(),
+  })
+  .strict();
+
+export const createSaleBody = z
+  .object({
+    items: z
+      .union([z.number().int().min(1).max(MAX_ITEMS), z.array(newItem).min(1).max(MAX_ITEMS)])
+      .openapi({ description: "How many items to generate, or the items themselves." }),
+    stock_per_item: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_STOCK)
+      .optional()
+      .openapi({ description: "Stock of each generated item." }),
+    duration_s: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 3600)
+      .default(3600),
+    user_limit: z.number().int().min(1).max(1_000_000).optional(),
+  })
+  .strict()
+  .openapi("CreateSaleRequest", { description: "The sale opens at once and lasts `duration_s`." });
+
+export const stockBody = z
+  .object({
+    delta: z
+      .number()
+      .int()
+      .min(-1_000_000)
+      .max(1_000_000)
+      .refine((d) => d !== 0, "must not be 0"),
+    sale_id: saleIdString
+      .optional()
+      .openapi({ description: "Defaults to the sale the item id refers to now." }),
+  })
+  .strict()
+  .openapi("StockAdjustment");
+
+const rate = z.number().min(0).max(1);
+export const paymentsView = z
+  .object({
+    failure_rate: rate,
+    hang_rate: rate,
+    latency_ms: z.object({ min: count, max: count }).strict(),
+    timeout_ms: count,
+    slots: count,
+    in_flight: count,
+    peak_in_flight: count.openapi({ description: "Most payments in flight at once since the last change." }),
+    profile: z
+      .object({ name: z.enum(PROFILE_NAMES), until: iso, remaining_s: z.number().int() })
+      .strict()
+      .nullable()
+      .openapi({ description: "The fault profile in force, if any." }),
+  })
+  .strict()
+  .openapi("Payments", { description: "The settings in force (a profile's, while one runs)." });
+
+const tally = z.record(z.string(), z.number());
+const sample = z
+  .object({
+    t: z.number().int(),
+    accepted: count,
+    refused: tally,
+    purchased: count,
+    declined: count,
+    timed_out: count,
+    queue: count,
+    slots_in_use: count,
+    available: count,
+  })
+  .strict();
+
+export const liveSchema = z
+  .object({
+    now: z.number().int(),
+    sale: saleSchema.nullable(),
+    queue: queueCountsSchema,
+    slots: slotsSchema,
+    payments: paymentsView,
+    totals: z.object({ checkouts: tally, tickets: tally, payments: tally }).strict(),
+    history: z.array(sample).openapi({ description: "One sample a second for the last minutes." }),
+  })
+  .strict()
+  .openapi("Live");

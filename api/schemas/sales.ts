@@ -1,0 +1,45 @@
+import { z } from "@hono/zod-openapi";
+import { idString, iso, saleIdString, stockSchema } from "./common.js";
+
+export const saleParams = z.object({
+  // Any id-shaped value: one that is not a sale's (e.g. "abc", "01") is 404 sale_not_found.
+  sale_id: idString.openapi({ example: "1" }),
+});
+
+export const MAX_PAGE = 1000;
+export const pageQuery = z.object({
+  cursor: idString.optional().openapi({ description: "`next_cursor` of the previous page." }),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(100),
+});
+
+export const itemsPage = z
+  .object({
+    items: z.array(
+      z.object({ item_id: idString, name: z.string(), image_url: z.string(), stock: stockSchema }).strict(),
+    ),
+    next_cursor: idString.nullable().openapi({ description: "null on the last page." }),
+  })
+  .strict()
+  .openapi("ItemsPage");
+
+export const itemParams = z.object({ item_id: idString });
+
+export const userParams = z.object({ user_id: idString });
+export const purchasesQuery = z.object({ sale_id: saleIdString.optional() });
+
+export const purchasesSchema = z
+  .object({
+    purchases: z.array(
+      z
+        .object({
+          purchase_id: z.string(),
+          ticket_id: z.string(),
+          item_id: idString,
+          sale_id: saleIdString,
+          created_at: iso,
+        })
+        .strict(),
+    ),
+  })
+  .strict()
+  .openapi("Purchases");

@@ -1,0 +1,82 @@
+import { z } from "@hono/zod-openapi";
+import { count, id, iso, saleIdString } from "./common.js";
+
+/** Checkout's query form, the contest's: `?user_id=U&id=I` (or `item_id=I`). */
+export const checkoutQuery = z
+  .object({
+    user_id: id.optional(),
+    id: id.optional().openapi({ description: "The item id." }),
+    item_id: id.optional().openapi({ description: "Another name for `id`; `id` wins if both are sent." }),
+  })
+  .superRefine((q, ctx) => {
+    // Optional in the schema so the document does not demand them from a JSON-body
+    // checkout; required here, where only the query form is parsed.
+    if (q.user_id === undefined) ctx.addIssue({ code: "custom", path: ["user_id"], message: "is required" });
+    if (q.id === undefined && q.item_id === undefined)
+      ctx.addIssue({ code: "custom", path: ["id"], message: "is required (or item_id)" });
+  })
+  .openapi({ description: "The query form; leave these out when sending a JSON body." });
+
+/** Checkout's JSON form; a JSON integer is accepted as an id. */
+export const checkoutBody = z.object({ user_id: id, item_id: id }).strict().openapi("CheckoutRequest");
+
+export const checkoutHeaders = z.object({
+  "idempotency-key": z
+    .string()
+    .regex(/^[\x21-\x7e]{1,128}$/, "must be 1-128 visible ASCII characters")
+    .optional()
+    .openapi({
+      description: "Replays the same ticket for a retried checkout of the same user and item.",
+      example: "7c9e",
+    }),
+});
+
+export const TICKET_STATUSES = ["queued", "reserved", "paying", "purchased", "rejected", "failed"] as const;
+
+export const checkoutAccepted = z
+  .object({
+    ticket_id: z.string().openapi({ example: "1-17" }),
+    status: z.enum(TICKET_STATUSES).openapi({ description: "`queued`, or a replayed ticket's status now." }),
+    position: count.nullable().openapi({ description: "Place in the item's line; null once out of it." }),
+    poll_url: z.string().openapi({ example: "/tickets/1-17" }),
+    poll_after_ms: count,
+  })
+  .strict()
+  .openapi("CheckoutAccepted");
+
+export const ticketParams = z.object({
+  // Not pattern-checked here: an id that is not a ticket's is 404 ticket_not_found, not 400.
+  ticket_id: z
+    .string()
+    .openapi({ description: "`<sale_id>-<seq>`, as returned by checkout.", example: "1-17" }),
+});
+
+const MAX_WAIT_MS = 30_000;
+export const ticketQuery = z.object({
+  wait: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_WAIT_MS)
+    .optional()
+    .openapi({ description: "Long poll: answer as soon as the status changes, or after this many ms." }),
+});
+
+export const ticketSchema = z
+  .object({
+    ticket_id: z.string(),
+    status: z.enum(TICKET_STATUSES),
+    reason: z.string().nullable().openapi({
+      description:
+        "Why a ticket was rejected (`sold_out`, `user_limit_reached`, `sale_not_active`) or failed (`payment_declined`, `payment_timeout`).",
+    }),
+    user_id: z.string(),
+    item_id: z.string(),
+    sale_id: saleIdString,
+    position: count.nullable(),
+    purchase_id: z.string().nullable(),
+    created_at: iso,
+    updated_at: iso,
+  })
+  .strict()
+  .openapi("Ticket");
