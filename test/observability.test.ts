@@ -12,6 +12,8 @@ afterAll(async () => {
 });
 
 const ADMIN_ROUTES: [string, string][] = [
+  ["GET", "/admin"],
+  ["GET", "/admin/assets/app.js"],
   ["GET", "/admin/live"],
   ["GET", "/admin/payments"],
   ["PUT", "/admin/payments"],
