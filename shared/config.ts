@@ -14,6 +14,8 @@ const rate = z.coerce.number(RATE_ERROR).min(0, RATE_ERROR).max(1, RATE_ERROR);
 const bool = z
   .enum(["true", "false", "1", "0"], { error: "must be true or false" })
   .transform((v) => v === "true" || v === "1");
+const PER_S_ERROR = { error: "must be a number from 0 (off) to 1000000" };
+const perSecond = z.coerce.number(PER_S_ERROR).min(0, PER_S_ERROR).max(1_000_000, PER_S_ERROR);
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `must be one of ${values.join(", ")}` });
 const url = (protocol: RegExp, error: string) => z.url({ protocol, error });
@@ -62,6 +64,20 @@ const schema = z
     LINE_FACTOR: int(1, 10_000).default(4),
     // Queued tickets across a sale before checkout answers 503 overloaded.
     QUEUE_MAX: int(1, 100_000_000).default(200_000),
+
+    // Checkout rate limit, token buckets in Redis: a steady rate per second and a
+    // burst on top; a rate of 0 turns that bucket off. Per user, generous enough
+    // for a client's honest retries and for 100 checkouts at once (the size of the
+    // per-user test crowd); per client address, off by default, because a load test
+    // or a proxy sends everyone's checkouts from one address.
+    RATE_USER_PER_S: perSecond.default(20),
+    RATE_USER_BURST: int(1, 1_000_000).default(200),
+    RATE_CLIENT_PER_S: perSecond.default(0),
+    RATE_CLIENT_BURST: int(1, 1_000_000).default(1000),
+    // Behind a trusted reverse proxy the socket's address is the proxy's: take the
+    // client's from the last X-Forwarded-For entry (the one the proxy added).
+    // Otherwise that header is anyone's to forge, and is ignored.
+    TRUST_PROXY: bool.default(false),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.ADMIN_PASSWORD) {
@@ -81,6 +97,9 @@ const schema = z
   });
 
 export type Env = z.infer<typeof schema>;
+
+/** Every variable the configuration knows (for .env.example and docker-compose checks). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
 export type Config = Env & { ADMIN_PASSWORD: string };
 
 export class ConfigError extends Error {}

@@ -1,3 +1,6 @@
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { loadConfig } from "./config.js";
 import { runMigrations } from "./db/migrate.js";
 import { closeDeps, createDeps, type Deps, StartupError } from "./deps.js";
@@ -44,6 +47,7 @@ export function runProcess(name: string, start: (deps: Deps) => Promise<() => Pr
       process.exit(1);
     }
     const stopApp = await start(deps);
+    startHeartbeat(name);
     stop = async () => {
       await stopApp();
       await closeDeps(deps);
@@ -53,4 +57,22 @@ export function runProcess(name: string, start: (deps: Deps) => Promise<() => Pr
     log.fatal({ err: String(err) }, "crashed");
     process.exit(1);
   });
+}
+
+// A process that is up and not stuck touches this file; container health checks
+// for processes without an HTTP port read it (scripts/healthcheck.ts).
+const HEARTBEAT_MS = 5000;
+
+export const heartbeatFile = (name: string) => join(tmpdir(), `flash-sale-${name}.alive`);
+
+function startHeartbeat(name: string) {
+  const beat = () => {
+    try {
+      writeFileSync(heartbeatFile(name), String(Date.now()));
+    } catch {
+      // A read-only /tmp only costs the health check; never the process.
+    }
+  };
+  beat();
+  setInterval(beat, HEARTBEAT_MS).unref();
 }
