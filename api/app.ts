@@ -20,11 +20,15 @@ import { itemRoutes } from "./routes/items.js";
 import { metricsRoutes } from "./routes/metrics.js";
 import { saleRoutes } from "./routes/sales.js";
 import { statsRoutes } from "./routes/stats.js";
+import { ticketEventRoutes } from "./routes/ticket-events.js";
 import { ticketRoutes } from "./routes/tickets.js";
 import { userRoutes } from "./routes/users.js";
 
 // Large enough for an admin sale listing thousands of items; checkout bodies are tiny.
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
+// A checkout body is two ids of at most 64 characters; anything far bigger is not
+// a checkout, and is refused before it is read.
+const MAX_CHECKOUT_BODY_BYTES = 4 * 1024;
 
 export function createApp(ctx: ApiCtx) {
   // An OpenAPIHono: the route modules' createRoute() definitions gather into its document.
@@ -48,11 +52,19 @@ export function createApp(ctx: ApiCtx) {
       onError: (c) => errorResponse(c, new AppError("payload_too_large", "the request body is too large")),
     }),
   );
+  app.use(
+    "/checkout",
+    bodyLimit({
+      maxSize: MAX_CHECKOUT_BODY_BYTES,
+      onError: (c) => errorResponse(c, new AppError("payload_too_large", "a checkout body is at most 4 KB")),
+    }),
+  );
   app.use("/admin/*", adminAuth(ctx.deps.cfg));
   app.use(metrics.middleware);
 
   app.route("/", checkoutRoutes(ctx));
   app.route("/", ticketRoutes(ctx));
+  app.route("/", ticketEventRoutes(ctx));
   app.route("/", saleRoutes(ctx));
   app.route("/", itemRoutes(ctx));
   app.route("/", userRoutes(ctx));

@@ -4,6 +4,7 @@ import type { Enqueuer } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
 import type { CounterSink } from "../shared/metrics/counters.js";
 import type { SaleDirectory } from "../shared/sales/directory.js";
+import type { TicketEvents } from "../shared/tickets/events.js";
 
 /** What the routes share: the stores, the sale directory, and the queue's producer side. */
 export interface ApiCtx {
@@ -16,4 +17,6 @@ export interface ApiCtx {
   /** Every queue of the system, for the dashboard and metrics. */
   queues: Queue[];
   counters: CounterSink;
+  /** Ticket changes pushed from Redis, for long polls and event streams. */
+  events: TicketEvents;
 }

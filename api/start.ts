@@ -15,9 +15,11 @@ import {
 } from "../shared/queues.js";
 import { createRedis } from "../shared/redis.js";
 import { createSaleDirectory } from "../shared/sales/directory.js";
+import { createTicketEvents } from "../shared/tickets/events.js";
 import { createApp } from "./app.js";
 import type { ApiCtx } from "./context.js";
 import { onClientError } from "./errors.js";
+import { contractServer } from "./http-server.js";
 
 /** Serves the HTTP API on `port` (0 picks a free one) until `close`. */
 export async function startApi(deps: Deps, port = deps.cfg.PORT) {
@@ -33,10 +35,14 @@ export async function startApi(deps: Deps, port = deps.cfg.PORT) {
     queue,
     queues: [queue, calendar],
     counters: createCounterSink(deps),
+    events: createTicketEvents(deps.cfg, deps.keys),
   };
   const app = createApp(ctx);
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: app.fetch, port, hostname: "0.0.0.0" }, () => resolve(s));
+    const s = serve(
+      { fetch: app.fetch, port, hostname: "0.0.0.0", createServer: contractServer(app.fetch, "0.0.0.0") },
+      () => resolve(s),
+    );
   });
   // Longer than a client's or load balancer's idle timeout, so the server never
   // closes a kept-alive connection just as a client reuses it.
@@ -53,7 +59,10 @@ export async function startApi(deps: Deps, port = deps.cfg.PORT) {
     url: `http://127.0.0.1:${actual}`,
     async close() {
       // Stop taking requests, let those in flight finish, then flush what is buffered.
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Long polls and event streams would hold the server open: they answer now.
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      await ctx.events.close();
+      await stopped;
       await ctx.enqueuer.drain();
       await ctx.attempts.drain();
       await ctx.counters.close();

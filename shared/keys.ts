@@ -23,13 +23,28 @@ export function makeKeys(prefix: string) {
     counters: `${prefix}:counters`,
     /** STRING: held by the one worker sweeping for orphaned tickets. */
     sweepLock: `${prefix}:sweep:lock`,
+    /**
+     * HASH: a token bucket of the checkout rate limit, per user or per client
+     * address. One hash tag for all, so the one script that takes from a user's
+     * and a client's bucket together touches a single cluster slot.
+     */
+    rateBucket: (kind: "user" | "client", id: string) => `${prefix}:{rl}:${kind}:${id}`,
 
     /** HASH: sale meta and totals (status, window, limit, tot/av/rs/sd/q, ticket sequence). */
     sale: (saleId: string) => `${sale(saleId)}:sale`,
-    /** HASH per item: tot, av (available), rs (reserved), sd (sold), q (queued), n (line sequence). */
+    /**
+     * HASH per item: tot, av (available), rs (reserved), sd (sold), q (queued), n (line sequence),
+     * gap (smoothed ms between tickets leaving the line) over gn samples (capped at 5),
+     * lt (when the last one left, while others wait).
+     */
     item: (saleId: string, itemId: string) => `${sale(saleId)}:i:${itemId}`,
     /** Prefix the Lua scripts append an item id to. */
     itemPrefix: (saleId: string) => `${sale(saleId)}:i:`,
+    /**
+     * ZSET ticket seq -> seq: every queued ticket of this item (in the BullMQ queue
+     * or on the waitlist), so a ticket's place in line is one ZRANK.
+     */
+    line: (saleId: string, itemId: string) => `${sale(saleId)}:l:${itemId}`,
     /** ZSET ticket seq -> seq: tickets waiting for a unit of this item, earliest first. */
     waitlist: (saleId: string, itemId: string) => `${sale(saleId)}:w:${itemId}`,
     waitlistPrefix: (saleId: string) => `${sale(saleId)}:w:`,
@@ -42,6 +57,13 @@ export function makeKeys(prefix: string) {
     ticketPrefix: (saleId: string) => `${sale(saleId)}:t:`,
     /** STRING: the lowest ticket seq of the sale that may still need sweeping. */
     sweepCursor: (saleId: string) => `${sale(saleId)}:sweep`,
+    /**
+     * PUB/SUB channel: space-separated "seq:status:ms" words, one per ticket whose status
+     * changed and when (shared/tickets/events.ts).
+     */
+    events: (saleId: string) => `${sale(saleId)}:events`,
+    /** PSUBSCRIBE pattern matching every sale's events channel. */
+    eventsPattern: `${prefix}:{s*}:events`,
     /** STRING per Idempotency-Key: the ticket it created. */
     idempotency: (saleId: string, key: string) => `${sale(saleId)}:k:${key}`,
   };

@@ -4,17 +4,18 @@ import { Redis, type RedisOptions } from "ioredis";
 // Lua scripts live in shared/lua/*.lua, each loaded once per connection with
 // defineCommand (EVALSHA, falling back to EVAL after a Redis restart).
 const SCRIPTS = {
-  admit: 5,
-  reserve: 6,
+  admit: 6,
+  reserve: 7,
   startPayment: 2,
   markPaid: 2,
-  release: 7,
-  finalize: 5,
+  release: 8,
+  finalize: 6,
   acquireSlots: 2,
   paymentStart: 2,
-  adjustStock: 5,
+  adjustStock: 6,
   loadItems: -1,
   loadSale: 2,
+  rateLimit: -1,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

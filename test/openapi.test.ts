@@ -167,6 +167,9 @@ describe("answers match the document", () => {
       ticket = await check("GET /tickets/{ticket_id}", `/tickets/${ticketId}?wait=5000`);
     }
 
+    const stream = await check("GET /tickets/{ticket_id}/events", `/tickets/${ticketId}/events`);
+    expect(stream.body).toMatch(/^event: purchased\n/); // final already: one event, then the stream closes
+
     expect((await check("GET /sales/current", "/sales/current")).status).toBe(200);
     expect((await check("GET /sales/{sale_id}", `/sales/${saleId}`)).status).toBe(200);
     const page = await check("GET /sales/{sale_id}/items", `/sales/${saleId}/items?limit=1`);
@@ -215,6 +218,7 @@ describe("answers match the document", () => {
       ["POST /checkout", "/checkout?user_id=7&id=A1", {}, 429], // user_limit 1, and user 7 holds one
       ["GET /tickets/{ticket_id}", "/tickets/1-999999", {}, 404],
       ["GET /tickets/{ticket_id}", "/tickets/1-1?wait=-1", {}, 400],
+      ["GET /tickets/{ticket_id}/events", "/tickets/1-999999/events", {}, 404],
       ["GET /sales/{sale_id}", "/sales/987654", {}, 404],
       ["GET /sales/{sale_id}", "/sales/a%20b", {}, 400],
       ["GET /sales/{sale_id}/items", "/sales/1/items?limit=0", {}, 400],

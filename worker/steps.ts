@@ -22,6 +22,8 @@ export function ticketKeys(deps: Deps, job: TicketJob) {
     pending: keys.pending(s),
     ticket: keys.ticket(s, ref.seq),
     waitlist: keys.waitlist(s, job.itemId),
+    line: keys.line(s, job.itemId),
+    events: keys.events(s),
     ticketPrefix: keys.ticketPrefix(s),
   };
 }
@@ -31,8 +33,8 @@ export type TicketKeys = ReturnType<typeof ticketKeys>;
 export async function reserve(deps: Deps, k: TicketKeys): Promise<string[]> {
   return (await deps.redis.run(
     "reserve",
-    [k.sale, k.item, k.held, k.pending, k.ticket, k.waitlist],
-    [k.seq, FINAL_TTL_S],
+    [k.sale, k.item, k.held, k.pending, k.ticket, k.waitlist, k.line],
+    [k.seq, FINAL_TTL_S, k.events],
   )) as string[];
 }
 
@@ -47,7 +49,7 @@ export async function startPayment(deps: Deps, k: TicketKeys, timeoutMs: number,
   return (await deps.redis.run(
     "startPayment",
     [k.ticket, deps.keys.slots],
-    [timeoutMs, holder, WORKER_ID, LEASE_GRACE_MS],
+    [timeoutMs, holder, WORKER_ID, LEASE_GRACE_MS, k.events, k.seq],
   )) as string[];
 }
 
@@ -70,15 +72,15 @@ export async function release(
 ): Promise<string[]> {
   return (await deps.redis.run(
     "release",
-    [k.sale, k.item, k.held, k.pending, k.ticket, k.waitlist, deps.keys.slots],
-    [reason, k.ticketPrefix, holder, FINAL_TTL_S, mode],
+    [k.sale, k.item, k.held, k.pending, k.ticket, k.waitlist, deps.keys.slots, k.line],
+    [reason, k.ticketPrefix, holder, FINAL_TTL_S, mode, k.events, k.seq],
   )) as string[];
 }
 
 export async function finalize(deps: Deps, k: TicketKeys, purchaseId: string): Promise<string[]> {
   return (await deps.redis.run(
     "finalize",
-    [k.sale, k.item, k.pending, k.ticket, k.waitlist],
-    [purchaseId, k.ticketPrefix, FINAL_TTL_S],
+    [k.sale, k.item, k.pending, k.ticket, k.waitlist, k.line],
+    [purchaseId, k.ticketPrefix, FINAL_TTL_S, k.events, k.seq],
   )) as string[];
 }

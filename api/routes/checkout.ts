@@ -1,14 +1,14 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { admit } from "../../shared/checkout/admit.js";
+import { takeCheckoutToken } from "../../shared/checkout/rate-limit.js";
 import { AppError } from "../../shared/errors.js";
+import { type Standing, type Stock, standing } from "../../shared/tickets/standing.js";
 import { getTicket, type TicketStatus } from "../../shared/tickets/view.js";
+import { clientAddress } from "../client-address.js";
 import type { ApiCtx } from "../context.js";
 import { errors, json, router } from "../openapi.js";
 import { checkoutAccepted, checkoutBody, checkoutHeaders, checkoutQuery } from "../schemas/tickets.js";
 import { jsonBody, parse } from "../validation.js";
-
-/** How long a client should wait before polling: short near the front, longer far back. */
-export const pollAfterMs = (position: number) => Math.min(5000, Math.max(100, position * 20));
 
 // Documented, not validated by the framework: the input is the query form OR a
 // JSON body, which a route's validators cannot express (they would demand the
@@ -65,6 +65,16 @@ export function checkoutRoutes(ctx: ApiCtx) {
       { "idempotency-key": c.req.header("idempotency-key") },
       "headers",
     );
+    try {
+      await takeCheckoutToken(ctx.deps, {
+        userId: input.user_id,
+        client: clientAddress(c, ctx.deps.cfg.TRUST_PROXY),
+      });
+    } catch (err) {
+      // Counted, but not written to PostgreSQL: a flood of refusals must not become a flood of rows.
+      if (err instanceof AppError) ctx.counters.inc("checkouts_total", { outcome: err.code });
+      throw err;
+    }
     const at = new Date();
     try {
       const a = await admit(ctx.deps, ctx.directory, {
@@ -73,11 +83,13 @@ export function checkoutRoutes(ctx: ApiCtx) {
         ...(key ? { idempotencyKey: key } : {}),
       });
       let status: TicketStatus = "queued";
-      let position: number | null = a.position;
+      let where: Standing = standing(status, a.position, a.gap, a.lastLeft);
+      let stock: Stock | null = a.stock;
       if (a.replayed) {
         const t = await getTicket(ctx.deps, a.ticketId);
         status = t?.status ?? "queued";
-        position = t?.position ?? null;
+        where = t ?? standing(status, null, null, null);
+        stock = t?.stock ?? null;
       } else {
         await ctx.enqueuer.enqueue({
           ticketId: a.ticketId,
@@ -93,9 +105,12 @@ export function checkoutRoutes(ctx: ApiCtx) {
       const accepted = {
         ticket_id: a.ticketId,
         status,
-        position,
+        position: where.position,
+        eta_ms: where.eta_ms,
+        stock,
         poll_url: pollUrl,
-        poll_after_ms: pollAfterMs(position ?? 1),
+        // A replayed ticket that is already final has nothing left to poll for.
+        poll_after_ms: where.poll_after_ms ?? 0,
       } satisfies z.output<typeof checkoutAccepted>;
       return c.json(accepted, 202);
     } catch (err) {

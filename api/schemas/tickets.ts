@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { count, id, iso, saleIdString } from "./common.js";
+import { count, id, iso, saleIdString, stockSchema } from "./common.js";
 
 /** Checkout's query form, the contest's: `?user_id=U&id=I` (or `item_id=I`). */
 export const checkoutQuery = z
@@ -38,8 +38,12 @@ export const checkoutAccepted = z
     ticket_id: z.string().openapi({ example: "1-17" }),
     status: z.enum(TICKET_STATUSES).openapi({ description: "`queued`, or a replayed ticket's status now." }),
     position: count.nullable().openapi({ description: "Place in the item's line; null once out of it." }),
+    eta_ms: count.nullable().openapi({ description: "Expected ms until the ticket leaves the line." }),
+    stock: stockSchema.nullable(),
     poll_url: z.string().openapi({ example: "/tickets/1-17" }),
-    poll_after_ms: count,
+    poll_after_ms: count.openapi({
+      description: "When to poll again: short near the front, longer far back (100 ms to 10 s).",
+    }),
   })
   .strict()
   .openapi("CheckoutAccepted");
@@ -73,10 +77,30 @@ export const ticketSchema = z
     user_id: z.string(),
     item_id: z.string(),
     sale_id: saleIdString,
-    position: count.nullable(),
+    position: count.nullable().openapi({
+      description:
+        "While queued: 1 + the tickets for the same item accepted earlier and still queued (exact when read; never less than the truth). Null otherwise.",
+    }),
+    eta_ms: count.nullable().openapi({
+      description:
+        "While queued: expected ms until the ticket leaves the line (reserved or rejected), from the item's measured pace; null until measured.",
+    }),
+    poll_after_ms: count.nullable().openapi({
+      description:
+        "When to poll again: short near the front, longer far back (100 ms to 10 s); null once final. `?wait=` or `/events` avoid polling.",
+    }),
+    stock: stockSchema.nullable().openapi({
+      description: "The item's stock now, so a shopper far back learns early that it is gone.",
+    }),
     purchase_id: z.string().nullable(),
     created_at: iso,
     updated_at: iso,
   })
   .strict()
   .openapi("Ticket");
+
+export const ticketEvents = z.string().openapi({
+  description:
+    "Server-sent events: the ticket now (`event: <status>`, `data:` the Ticket as JSON), then one event per change (status, or place in line while queued) until a final status, after which the stream closes. A comment line every 15 s keeps idle connections open.",
+  example: 'event: queued\ndata: {"ticket_id":"1-17","status":"queued",...}\n\n',
+});

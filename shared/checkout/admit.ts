@@ -3,6 +3,7 @@ import type { Deps } from "../deps.js";
 import { AppError, type ErrorCode } from "../errors.js";
 import { ticketId } from "../keys.js";
 import type { SaleDirectory } from "../sales/directory.js";
+import { type Stock, stockOf } from "../tickets/standing.js";
 
 export interface CheckoutInput {
   userId: string;
@@ -15,6 +16,10 @@ export interface Admission {
   saleId: string;
   position: number;
   createdAt: number;
+  /** The item's stock and line pace (smoothed gap, last departure) at admission; null when replayed. */
+  stock: Stock | null;
+  gap: string | null;
+  lastLeft: string | null;
   /** True when an Idempotency-Key matched an earlier checkout. */
   replayed: boolean;
 }
@@ -66,6 +71,7 @@ async function tryAdmit(
       keys.held(saleId),
       keys.pending(saleId),
       keys.idempotency(saleId, input.idempotencyKey ?? "-"),
+      keys.line(saleId, input.itemId),
     ],
     [
       input.userId,
@@ -75,20 +81,33 @@ async function tryAdmit(
       cfg.QUEUE_MAX,
       fingerprint,
       IDEMPOTENCY_TTL_S,
+      keys.events(saleId),
     ],
   )) as string[];
-  const [status, seq, pos, at] = r;
+  const [status, seq, pos, at, av = null, rs = null, sd = null, tot = null, gap, lt] = r;
   if (status === "ok") {
     return {
       ticketId: ticketId(saleId, String(seq)),
       saleId,
       position: Number(pos),
       createdAt: Number(at),
+      stock: stockOf([tot, av, rs, sd]),
+      gap: gap || null,
+      lastLeft: lt || null,
       replayed: false,
     };
   }
   if (status === "existing") {
-    return { ticketId: ticketId(saleId, String(seq)), saleId, position: 0, createdAt: 0, replayed: true };
+    return {
+      ticketId: ticketId(saleId, String(seq)),
+      saleId,
+      position: 0,
+      createdAt: 0,
+      stock: null,
+      gap: null,
+      lastLeft: null,
+      replayed: true,
+    };
   }
   // Not in this sale, or it closed a moment ago: the caller tries the next one.
   if (status === "item_not_found" || status === "sale_not_found" || status === "sale_not_active") return null;

@@ -1,7 +1,9 @@
 -- adjust-stock: add or remove units of an item; added units go first to the
 -- tickets waiting for it, earliest first.
 -- KEYS[1] sale hash   KEYS[2] item hash   KEYS[3] held   KEYS[4] pending   KEYS[5] item waitlist
--- ARGV[1] delta   ARGV[2] ticket key prefix
+-- KEYS[6] item line
+-- ARGV[1] delta   ARGV[2] ticket key prefix   ARGV[3] sale events channel
+-- Publishes "seq:reserved:ms" for each waiter handed a unit, in one message.
 -- Returns {'ok', waiter seqs handed a unit...} | {'insufficient', available} | {'item_not_found'}
 -- A sale still loading has no 'st' yet: touching its hash now would leave it half-made.
 if redis.call('EXISTS', KEYS[2]) == 0 or not redis.call('HGET', KEYS[1], 'st') then return {'item_not_found'} end
@@ -18,6 +20,22 @@ if delta <= 0 then return out end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local limit = tonumber(redis.call('HGET', KEYS[1], 'ul'))
+
+-- Leaving the line: out of the line ZSET, and the item's pace for ETAs: the gap between
+-- departures, measured only while someone waited (idle time never counts), averaged over
+-- the first 5 then smoothed (each new gap weighs 1/5), so one slow start soon fades.
+local function left_line(seq, now)
+  redis.call('ZREM', KEYS[6], seq)
+  local lt = redis.call('HGET', KEYS[2], 'lt')
+  if lt then
+    local gap = now - tonumber(lt)
+    local p = redis.call('HMGET', KEYS[2], 'gap', 'gn')
+    local n = math.min(tonumber(p[2] or '0') + 1, 5)
+    local prev = tonumber(p[1] or gap)
+    redis.call('HSET', KEYS[2], 'gap', math.floor(prev + (gap - prev) / n + 0.5), 'gn', n)
+  end
+  if redis.call('ZCARD', KEYS[6]) > 0 then redis.call('HSET', KEYS[2], 'lt', now) else redis.call('HDEL', KEYS[2], 'lt') end
+end
 av = av + delta
 while av > 0 do
   local w = redis.call('ZPOPMIN', KEYS[5])
@@ -34,7 +52,13 @@ while av > 0 do
     if redis.call('HINCRBY', KEYS[4], wt[2], -1) <= 0 then redis.call('HDEL', KEYS[4], wt[2]) end
     redis.call('HINCRBY', KEYS[3], wt[2], 1)
     av = av - 1
+    left_line(w[1], now)
     table.insert(out, w[1])
   end
+end
+if #out > 1 then
+  local events = {}
+  for i = 2, #out do events[i - 1] = out[i] .. ':reserved:' .. now end
+  redis.call('PUBLISH', ARGV[3], table.concat(events, ' '))
 end
 return out

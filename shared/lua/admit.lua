@@ -1,11 +1,14 @@
 -- admit: decide a checkout at the edge and, if accepted, create its ticket.
 -- KEYS[1] sale hash   KEYS[2] item hash   KEYS[3] held (user -> units)
 -- KEYS[4] pending (user -> queued tickets)   KEYS[5] idempotency key (may be unused)
+-- KEYS[6] item line (ZSET of queued ticket seqs)
 -- ARGV[1] user id   ARGV[2] item id   ARGV[3] ticket key prefix
 -- ARGV[4] line factor (queued tickets allowed per unit still sellable)
 -- ARGV[5] queue max (queued tickets across the sale)
 -- ARGV[6] idempotency fingerprint ('' = no key)   ARGV[7] idempotency ttl (s)
--- Returns {'ok', seq, position, created_at} | {'existing', seq} | {'<error code>'}
+-- ARGV[8] sale events channel (publishes "seq:queued:ms")
+-- Returns {'ok', seq, position, created_at, av, rs, sd, tot, gap, lt} | {'existing', seq} | {'<error code>'}
+--   (the item's stock and line pace, so the answer carries an ETA without another read; gap/lt '' if unknown)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
@@ -23,7 +26,7 @@ if not s[1] then return {'sale_not_found'} end
 if redis.call('EXISTS', KEYS[2]) == 0 then return {'item_not_found'} end
 if s[1] == 'closed' or now < tonumber(s[2]) or now >= tonumber(s[3]) then return {'sale_not_active'} end
 
-local it = redis.call('HMGET', KEYS[2], 'av', 'rs', 'q')
+local it = redis.call('HMGET', KEYS[2], 'av', 'rs', 'q', 'sd', 'tot', 'gap', 'lt')
 local av, rs, q = tonumber(it[1]), tonumber(it[2]), tonumber(it[3])
 if av <= 0 and rs <= 0 then return {'sold_out'} end
 
@@ -42,7 +45,9 @@ local pos = redis.call('HINCRBY', KEYS[2], 'q', 1)
 redis.call('HINCRBY', KEYS[1], 'q', 1)
 redis.call('HINCRBY', KEYS[4], user, 1)
 redis.call('HSET', ARGV[3] .. seq, 'st', 'queued', 'u', user, 'i', ARGV[2], 'pos', pos, 'ca', now, 'ua', now)
+redis.call('ZADD', KEYS[6], seq, seq)
+redis.call('PUBLISH', ARGV[8], seq .. ':queued:' .. now)
 if ARGV[6] ~= '' then
   redis.call('SET', KEYS[5], ARGV[6] .. '|' .. seq, 'EX', tonumber(ARGV[7]))
 end
-return {'ok', seq, pos, now}
+return {'ok', seq, pos, now, av, rs, it[4] or '0', it[5] or '0', it[6] or '', it[7] or ''}

@@ -1,8 +1,10 @@
 -- finalize: the purchase is committed in PostgreSQL; mirror it in Redis. When
 -- the item has nothing left, every ticket still waiting for it is rejected.
 -- KEYS[1] sale hash   KEYS[2] item hash   KEYS[3] pending   KEYS[4] ticket hash
--- KEYS[5] item waitlist
+-- KEYS[5] item waitlist   KEYS[6] item line
 -- ARGV[1] purchase id   ARGV[2] ticket key prefix   ARGV[3] final-ticket ttl (s)
+-- ARGV[4] sale events channel   ARGV[5] ticket seq
+-- Publishes "seq:purchased:ms" and one "waiter:rejected:ms" per waiter rejected, in one message.
 -- Returns {'purchased', waiters rejected} | {'noop', status}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -17,6 +19,7 @@ redis.call('HINCRBY', KEYS[1], 'rs', -1)
 redis.call('HINCRBY', KEYS[1], 'sd', 1)
 
 local rejected = 0
+local events = {ARGV[5] .. ':purchased:' .. now}
 local it = redis.call('HMGET', KEYS[2], 'av', 'rs')
 if tonumber(it[1]) <= 0 and tonumber(it[2]) <= 0 then
   for _, seq in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do
@@ -28,9 +31,12 @@ if tonumber(it[1]) <= 0 and tonumber(it[2]) <= 0 then
       redis.call('HINCRBY', KEYS[2], 'q', -1)
       redis.call('HINCRBY', KEYS[1], 'q', -1)
       if redis.call('HINCRBY', KEYS[3], wt[2], -1) <= 0 then redis.call('HDEL', KEYS[3], wt[2]) end
+      redis.call('ZREM', KEYS[6], seq)
+      table.insert(events, seq .. ':rejected:' .. now)
       rejected = rejected + 1
     end
   end
   redis.call('DEL', KEYS[5])
 end
+redis.call('PUBLISH', ARGV[4], table.concat(events, ' '))
 return {'purchased', rejected}

@@ -1,15 +1,33 @@
 -- release: a payment did not go through. The ticket fails, its slot is freed,
 -- and its unit goes to the earliest waiting ticket for the item, or back to stock.
 -- KEYS[1] sale hash   KEYS[2] item hash   KEYS[3] held   KEYS[4] pending
--- KEYS[5] ticket hash   KEYS[6] item waitlist   KEYS[7] slot semaphore ZSET
+-- KEYS[5] ticket hash   KEYS[6] item waitlist   KEYS[7] slot semaphore ZSET   KEYS[8] item line
 -- ARGV[1] reason   ARGV[2] ticket key prefix   ARGV[3] slot holder id   ARGV[4] final-ticket ttl (s)
 -- ARGV[5] 'fail'   (payment did not go through: ticket failed, unit handed on),
 --         'refuse' (PostgreSQL refused this buyer, e.g. over the limit: ticket rejected, unit handed on), or
 --         'void'   (PostgreSQL says the unit does not exist: ticket rejected, unit leaves the stock)
+-- ARGV[6] sale events channel   ARGV[7] ticket seq
+-- Publishes "seq:failed:ms" / "seq:rejected:ms", plus "waiter:reserved:ms" when a unit is handed on.
 -- Returns {'handed', waiter seq} | {'restocked'} | {'voided'} | {'noop', status}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREM', KEYS[7], ARGV[3])
+
+-- Leaving the line: out of the line ZSET, and the item's pace for ETAs: the gap between
+-- departures, measured only while someone waited (idle time never counts), averaged over
+-- the first 5 then smoothed (each new gap weighs 1/5), so one slow start soon fades.
+local function left_line(seq, now)
+  redis.call('ZREM', KEYS[8], seq)
+  local lt = redis.call('HGET', KEYS[2], 'lt')
+  if lt then
+    local gap = now - tonumber(lt)
+    local p = redis.call('HMGET', KEYS[2], 'gap', 'gn')
+    local n = math.min(tonumber(p[2] or '0') + 1, 5)
+    local prev = tonumber(p[1] or gap)
+    redis.call('HSET', KEYS[2], 'gap', math.floor(prev + (gap - prev) / n + 0.5), 'gn', n)
+  end
+  if redis.call('ZCARD', KEYS[8]) > 0 then redis.call('HSET', KEYS[2], 'lt', now) else redis.call('HDEL', KEYS[2], 'lt') end
+end
 
 local mode = ARGV[5]
 local void = mode == 'void'
@@ -17,7 +35,9 @@ local tk = redis.call('HMGET', KEYS[5], 'st', 'u', 'paid')
 if tk[1] ~= 'paying' and tk[1] ~= 'reserved' then return {'noop', tk[1] or 'missing'} end
 -- A paid ticket can only be settled, or refused by PostgreSQL; never failed.
 if tk[3] == '1' and mode == 'fail' then return {'noop', 'paid'} end
-redis.call('HSET', KEYS[5], 'st', mode == 'fail' and 'failed' or 'rejected', 'rs', ARGV[1], 'ua', now)
+local final = mode == 'fail' and 'failed' or 'rejected'
+redis.call('HSET', KEYS[5], 'st', final, 'rs', ARGV[1], 'ua', now)
+redis.call('PUBLISH', ARGV[6], ARGV[7] .. ':' .. final .. ':' .. now)
 redis.call('EXPIRE', KEYS[5], tonumber(ARGV[4]))
 if redis.call('HINCRBY', KEYS[3], tk[2], -1) <= 0 then redis.call('HDEL', KEYS[3], tk[2]) end
 if void then
@@ -40,6 +60,8 @@ while true do
     redis.call('HINCRBY', KEYS[1], 'q', -1)
     if redis.call('HINCRBY', KEYS[4], wt[2], -1) <= 0 then redis.call('HDEL', KEYS[4], wt[2]) end
     redis.call('HINCRBY', KEYS[3], wt[2], 1)
+    left_line(w[1], now)
+    redis.call('PUBLISH', ARGV[6], w[1] .. ':reserved:' .. now)
     return {'handed', w[1]}
   end
 end

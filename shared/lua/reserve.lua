@@ -1,7 +1,8 @@
 -- reserve: a worker takes a queued ticket and tries to hold a unit for it.
 -- KEYS[1] sale hash   KEYS[2] item hash   KEYS[3] held   KEYS[4] pending
--- KEYS[5] ticket hash   KEYS[6] item waitlist (ZSET ticket seq -> seq)
--- ARGV[1] ticket seq   ARGV[2] final-ticket ttl (s)
+-- KEYS[5] ticket hash   KEYS[6] item waitlist (ZSET ticket seq -> seq)   KEYS[7] item line
+-- ARGV[1] ticket seq   ARGV[2] final-ticket ttl (s)   ARGV[3] sale events channel
+-- Publishes "seq:reserved:ms" or "seq:rejected:ms" when the ticket leaves the line.
 -- Returns {'reserved'} | {'waiting'} | {'rejected', reason} | {current status} | {'missing'}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -11,17 +12,35 @@ if not tk[1] then return {'missing'} end
 if tk[1] ~= 'queued' then return {tk[1]} end
 local user = tk[2]
 
+-- Leaving the line: out of the line ZSET, and the item's pace for ETAs: the gap between
+-- departures, measured only while someone waited (idle time never counts), averaged over
+-- the first 5 then smoothed (each new gap weighs 1/5), so one slow start soon fades.
+local function left_line(seq, now)
+  redis.call('ZREM', KEYS[7], seq)
+  local lt = redis.call('HGET', KEYS[2], 'lt')
+  if lt then
+    local gap = now - tonumber(lt)
+    local p = redis.call('HMGET', KEYS[2], 'gap', 'gn')
+    local n = math.min(tonumber(p[2] or '0') + 1, 5)
+    local prev = tonumber(p[1] or gap)
+    redis.call('HSET', KEYS[2], 'gap', math.floor(prev + (gap - prev) / n + 0.5), 'gn', n)
+  end
+  if redis.call('ZCARD', KEYS[7]) > 0 then redis.call('HSET', KEYS[2], 'lt', now) else redis.call('HDEL', KEYS[2], 'lt') end
+end
+
 local function leave_line()
   redis.call('HINCRBY', KEYS[2], 'q', -1)
   redis.call('HINCRBY', KEYS[1], 'q', -1)
   if redis.call('HINCRBY', KEYS[4], user, -1) <= 0 then redis.call('HDEL', KEYS[4], user) end
   redis.call('ZREM', KEYS[6], ARGV[1])
+  left_line(ARGV[1], now)
 end
 
 local function reject(reason)
   leave_line()
   redis.call('HSET', KEYS[5], 'st', 'rejected', 'rs', reason, 'pos', '', 'ua', now)
   redis.call('EXPIRE', KEYS[5], tonumber(ARGV[2]))
+  redis.call('PUBLISH', ARGV[3], ARGV[1] .. ':rejected:' .. now)
   return {'rejected', reason}
 end
 
@@ -49,6 +68,7 @@ if av > 0 and first then
   redis.call('HINCRBY', KEYS[1], 'rs', 1)
   redis.call('HINCRBY', KEYS[3], user, 1)
   redis.call('HSET', KEYS[5], 'st', 'reserved', 'pos', '', 'ua', now)
+  redis.call('PUBLISH', ARGV[3], ARGV[1] .. ':reserved:' .. now)
   return {'reserved'}
 end
 if av > 0 or rs > 0 then

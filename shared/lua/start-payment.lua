@@ -5,6 +5,7 @@
 -- ARGV[1] payment timeout (ms)   ARGV[2] slot holder id (kept so a later attempt can free it)
 -- ARGV[3] the worker running the payment (host:pid), for operators tracing a ticket
 -- ARGV[4] lease grace beyond the deadline (ms)
+-- ARGV[5] sale events channel   ARGV[6] ticket seq (publishes "seq:paying:ms")
 -- Returns {'paying', deadline_ms} | {'busy', deadline_ms} (another attempt is paying)
 --       | {'noslot'} (the lease lapsed before the payment could start) | {current status}
 local t = redis.call('TIME')
@@ -20,4 +21,5 @@ end
 local deadline = now + tonumber(ARGV[1])
 redis.call('ZADD', KEYS[2], 'XX', deadline + tonumber(ARGV[4]), ARGV[2])
 redis.call('HSET', KEYS[1], 'st', 'paying', 'pd', deadline, 'sh', ARGV[2], 'w', ARGV[3], 'ua', now)
+redis.call('PUBLISH', ARGV[5], ARGV[6] .. ':paying:' .. now)
 return {'paying', deadline}

@@ -26,8 +26,9 @@ export async function adjustStock(
         keys.held(saleId),
         keys.pending(saleId),
         keys.waitlist(saleId, itemId),
+        keys.line(saleId, itemId),
       ],
-      [d, keys.ticketPrefix(saleId)],
+      [d, keys.ticketPrefix(saleId), keys.events(saleId)],
     )) as string[];
 
   if (delta > 0) {

@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import { purchases } from "../db/schema.js";
 import type { Deps } from "../deps.js";
 import { parseTicketId } from "../keys.js";
+import { ITEM_FIELDS, type Stock, standing, stockOf } from "./standing.js";
 
 export type TicketStatus = "queued" | "reserved" | "paying" | "purchased" | "rejected" | "failed";
 export const FINAL: ReadonlySet<string> = new Set(["purchased", "rejected", "failed"]);
@@ -14,6 +15,10 @@ export interface TicketView {
   item_id: string;
   sale_id: string;
   position: number | null;
+  eta_ms: number | null;
+  poll_after_ms: number | null;
+  /** The item's stock now, so a shopper far back learns early that it is gone; null once Redis forgot the sale. */
+  stock: Stock | null;
   purchase_id: string | null;
   created_at: string;
   updated_at: string;
@@ -31,16 +36,29 @@ export async function getTicket(
 ): Promise<TicketView | null> {
   const ref = parseTicketId(id);
   if (!ref) return null;
-  const h = await deps.redis.hgetall(deps.keys.ticket(ref.saleId, ref.seq));
+  const { redis, keys } = deps;
+  const h = await redis.hgetall(keys.ticket(ref.saleId, ref.seq));
   if (h.st) {
+    const itemId = h.i ?? "";
+    const queued = h.st === "queued";
+    // Both reads in one round trip: the line's rank is exact when read, the stock a moment later at most.
+    const [rank, item] = await Promise.all([
+      queued ? redis.zrank(keys.line(ref.saleId, itemId), ref.seq) : null,
+      redis.hmget(keys.item(ref.saleId, itemId), ...ITEM_FIELDS),
+    ]);
+    // A ticket missing from the line (its sale reloaded from PostgreSQL) shows its place at
+    // admission: only tickets accepted earlier can be ahead of it, and they only leave.
+    const position = !queued ? null : rank !== null ? rank + 1 : h.pos ? Number(h.pos) : null;
+    const [, , , , gap, lt] = item;
     return {
       ticket_id: id,
       status: h.st as TicketStatus,
       reason: h.rs || null,
       user_id: h.u ?? "",
-      item_id: h.i ?? "",
+      item_id: itemId,
       sale_id: ref.saleId,
-      position: h.st === "queued" && h.pos ? Number(h.pos) : null,
+      ...standing(h.st, position, gap, lt),
+      stock: item[0] === null ? null : stockOf(item),
       purchase_id: h.pid || null,
       created_at: iso(h.ca),
       updated_at: iso(h.ua),
@@ -57,6 +75,9 @@ export async function getTicket(
     item_id: p.itemId,
     sale_id: String(p.saleId),
     position: null,
+    eta_ms: null,
+    poll_after_ms: null,
+    stock: null,
     purchase_id: String(p.id),
     created_at: at,
     updated_at: at,

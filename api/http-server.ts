@@ -1,0 +1,48 @@
+import { createServer, type IncomingMessage, type ServerOptions, type ServerResponse } from "node:http";
+import { getRequestListener } from "@hono/node-server";
+
+// Requests refused before Hono sees them would otherwise leave with a bare 400
+// and no body: Node's own check for a Host header, and @hono/node-server's for a
+// URL it cannot build ("GET *", a bad Host, a backslash in the path). Here they
+// get the contract's error body like every other refusal.
+
+const errorBody = (message: string) => JSON.stringify({ error: { code: "invalid_request", message } });
+
+function refuse(res: ServerResponse, message: string) {
+  const body = errorBody(message);
+  res.writeHead(400, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    connection: "close",
+  });
+  res.end(body);
+}
+
+function hostHeaders(req: IncomingMessage): number {
+  let n = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]?.toLowerCase() === "host") n++;
+  return n;
+}
+
+/** For serve()'s `createServer`: Node's HTTP server, with every refusal in the contract's shape. */
+export function contractServer(fetch: Parameters<typeof getRequestListener>[0], hostname: string) {
+  const listener = getRequestListener(fetch, {
+    hostname,
+    errorHandler: () =>
+      new Response(errorBody("the request URL or Host header is malformed"), {
+        status: 400,
+        headers: { "content-type": "application/json" },
+      }),
+  });
+  // serve() calls it as createServer(serverOptions, its own listener): ours replaces that listener.
+  const make = (options: ServerOptions) =>
+    // Node's Host check answers without a body: ours answers the same 400 with one.
+    createServer({ ...options, requireHostHeader: false }, (req, res) => {
+      const hosts = hostHeaders(req);
+      // HTTP/1.1 requires exactly one Host (RFC 9112 §3.2); two is a smuggling attempt.
+      if (hosts > 1 || (hosts === 0 && req.httpVersion === "1.1"))
+        return refuse(res, hosts ? "more than one Host header" : "a Host header is required");
+      void listener(req, res);
+    });
+  return make as unknown as typeof createServer;
+}

@@ -1,0 +1,112 @@
+import { createRoute } from "@hono/zod-openapi";
+import { streamSSE } from "hono/streaming";
+import { AppError } from "../../shared/errors.js";
+import type { Change } from "../../shared/tickets/events.js";
+import { standing } from "../../shared/tickets/standing.js";
+import { FINAL, getTicket, type TicketView } from "../../shared/tickets/view.js";
+import type { ApiCtx } from "../context.js";
+import { errors, router } from "../openapi.js";
+import { ticketEvents, ticketParams } from "../schemas/tickets.js";
+import { TICKET_ID } from "./tickets.js";
+
+// A comment line this often keeps proxies and load balancers from closing an idle stream.
+const HEARTBEAT_MS = 15_000;
+// A queued ticket's stream re-reads its place at most this often.
+const MIN_LOOK_MS = 250;
+
+const route = createRoute({
+  method: "get",
+  path: "/tickets/{ticket_id}/events",
+  tags: ["shoppers"],
+  summary: "Follow a ticket (server-sent events)",
+  description:
+    "The ticket now, then every change as it happens, until the ticket is final; then the stream closes.",
+  request: { params: ticketParams },
+  responses: {
+    200: { description: "The stream.", content: { "text/event-stream": { schema: ticketEvents } } },
+    ...errors("ticket_not_found"),
+  },
+});
+
+/** What a subscriber sees change: the status, or the place in line while queued. */
+const differs = (a: TicketView, b: TicketView) => a.status !== b.status || a.position !== b.position;
+
+// Statuses only move forward; a late or repeated event never sends the stream back.
+const STAGE: Record<string, number> = { queued: 0, reserved: 1, paying: 2 };
+const stage = (status: string) => STAGE[status] ?? 3;
+
+/**
+ * A status the ticket passed through between two reads (reserved then paying in
+ * the same millisecond): its event, with the fields it had then.
+ */
+function passed(now: TicketView, c: Change): TicketView {
+  return {
+    ...now,
+    status: c.status as TicketView["status"],
+    reason: null,
+    purchase_id: null,
+    ...standing(c.status, null, null, null),
+    updated_at: new Date(c.at).toISOString(),
+  };
+}
+
+export function ticketEventRoutes(ctx: ApiCtx) {
+  const app = router();
+  app.openAPIRegistry.registerPath(route);
+  return app.get("/tickets/:ticket_id/events", async (c) => {
+    const tid = c.req.param("ticket_id") ?? "";
+    const notFound = () => new AppError("ticket_not_found", `no ticket ${tid}`);
+    if (!TICKET_ID.test(tid)) throw notFound();
+    // Watch first, then read: a change between the two still reaches the stream.
+    const watch = await ctx.events.watch(tid);
+    const first = await getTicket(ctx.deps, tid).catch((err: unknown) => {
+      watch.close();
+      throw err;
+    });
+    if (!first) {
+      watch.close();
+      throw notFound();
+    }
+    const abort = new AbortController();
+    c.req.raw.signal.addEventListener("abort", () => abort.abort(), { once: true });
+    return streamSSE(c, async (stream) => {
+      stream.onAbort(() => abort.abort());
+      let last = first;
+      let wrote = Date.now();
+      const send = async (t: TicketView) => {
+        const id = `${t.status}:${t.position ?? ""}`;
+        await stream.writeSSE({ event: t.status, id, data: JSON.stringify(t) });
+        last = t;
+        wrote = Date.now();
+      };
+      try {
+        await send(first);
+        while (!FINAL.has(last.status) && !abort.signal.aborted && !watch.ended()) {
+          // A queued ticket's place changes without an event of its own: look again at its poll
+          // pace, but not so often that a stream costs more than a polling client would.
+          const look =
+            last.status === "queued"
+              ? Math.max(MIN_LOOK_MS, last.poll_after_ms ?? HEARTBEAT_MS)
+              : HEARTBEAT_MS;
+          const changes = await watch.next(Math.min(look, wrote + HEARTBEAT_MS - Date.now()), abort.signal);
+          if (abort.signal.aborted || watch.ended()) break;
+          if (changes || last.status === "queued") {
+            const now = await getTicket(ctx.deps, tid);
+            if (!now) break;
+            for (const ch of changes ?? []) {
+              if (stage(ch.status) > stage(last.status) && stage(ch.status) < stage(now.status))
+                await send(passed(now, ch));
+            }
+            if (stage(now.status) >= stage(last.status) && differs(now, last)) await send(now);
+          }
+          if (Date.now() - wrote >= HEARTBEAT_MS) {
+            await stream.write(": heartbeat\n\n");
+            wrote = Date.now();
+          }
+        }
+      } finally {
+        watch.close();
+      }
+    });
+  });
+}
