@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerOptions, type ServerResponse } from "node:http";
-import { getRequestListener } from "@hono/node-server";
+import { getRequestListener, RequestError } from "@hono/node-server";
 
 // Requests refused before Hono sees them would otherwise leave with a bare 400
 // and no body: Node's own check for a Host header, and @hono/node-server's for a
@@ -25,14 +25,28 @@ function hostHeaders(req: IncomingMessage): number {
 }
 
 /** For serve()'s `createServer`: Node's HTTP server, with every refusal in the contract's shape. */
-export function contractServer(fetch: Parameters<typeof getRequestListener>[0], hostname: string) {
+export function contractServer(
+  fetch: Parameters<typeof getRequestListener>[0],
+  hostname: string,
+  onInternal?: (err: unknown) => void,
+) {
   const listener = getRequestListener(fetch, {
     hostname,
-    errorHandler: () =>
-      new Response(errorBody("the request URL or Host header is malformed"), {
-        status: 400,
+    errorHandler: (err) => {
+      // Only a request that could not be built is the client's fault; anything
+      // else that escaped Hono is ours, and is logged and answered 500.
+      if (err instanceof RequestError) {
+        return new Response(errorBody("the request URL or Host header is malformed"), {
+          status: 400,
+          headers: { "content-type": "application/json" },
+        });
+      }
+      onInternal?.(err);
+      return new Response(JSON.stringify({ error: { code: "internal", message: "internal error" } }), {
+        status: 500,
         headers: { "content-type": "application/json" },
-      }),
+      });
+    },
   });
   // serve() calls it as createServer(serverOptions, its own listener): ours replaces that listener.
   const make = (options: ServerOptions) =>

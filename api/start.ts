@@ -24,7 +24,7 @@ import { contractServer } from "./http-server.js";
 /** Serves the HTTP API on `port` (0 picks a free one) until `close`. */
 export async function startApi(deps: Deps, port = deps.cfg.PORT) {
   await initSettings(deps);
-  const connection = createRedis(deps.cfg.REDIS_URL, { name: `${deps.keys.prefix}:api-queue` });
+  const connection = createRedis(deps.cfg, { name: `${deps.keys.prefix}:api-queue` });
   const queue = new Queue(CHECKOUT_QUEUE, { connection, ...checkoutQueueOptions(deps.keys) });
   const calendar = new Queue(CALENDAR_QUEUE, { connection, ...calendarQueueOptions(deps.keys) });
   const ctx: ApiCtx = {
@@ -40,7 +40,14 @@ export async function startApi(deps: Deps, port = deps.cfg.PORT) {
   const app = createApp(ctx);
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve(
-      { fetch: app.fetch, port, hostname: "0.0.0.0", createServer: contractServer(app.fetch, "0.0.0.0") },
+      {
+        fetch: app.fetch,
+        port,
+        hostname: "0.0.0.0",
+        createServer: contractServer(app.fetch, "0.0.0.0", (err) =>
+          deps.log.error({ err }, "request failed outside the app"),
+        ),
+      },
       () => resolve(s),
     );
   });

@@ -12,7 +12,7 @@ const EVERY_MINUTE = "0 * * * * *";
 
 /** Runs the sale calendar: a BullMQ job scheduler ticks every minute; this process handles the ticks. */
 export async function startScheduler(deps: Deps) {
-  const connection = createRedis(deps.cfg.REDIS_URL, {
+  const connection = createRedis(deps.cfg, {
     forWorker: true,
     name: `${deps.keys.prefix}:scheduler`,
   });

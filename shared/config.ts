@@ -19,6 +19,12 @@ const perSecond = z.coerce.number(PER_S_ERROR).min(0, PER_S_ERROR).max(1_000_000
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `must be one of ${values.join(", ")}` });
 const url = (protocol: RegExp, error: string) => z.url({ protocol, error });
+const NODES_ERROR = {
+  error: "must be a comma-separated list of host:port, e.g. 10.0.0.1:7000,10.0.0.2:7000",
+};
+// Empty means a single Redis; set, it names a few masters to discover the cluster from.
+// Kept as text (shared/redis.ts splits it), so it passes to child processes unchanged.
+const redisNodes = z.string().regex(/^$|^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, NODES_ERROR);
 
 const schema = z
   .object({
@@ -26,6 +32,9 @@ const schema = z
     LOG_LEVEL: oneOf(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
     PORT: int(0, 65535).default(3000),
     REDIS_URL: url(/^rediss?$/, "must be a redis:// or rediss:// URL").default("redis://127.0.0.1:6379"),
+    // A Redis Cluster instead of REDIS_URL's single Redis (REDIS_URL's password and
+    // TLS still apply to every node).
+    REDIS_CLUSTER_NODES: redisNodes.default(""),
     // Namespaces every Redis key and BullMQ queue, so several systems (or test
     // suites) can share one Redis.
     REDIS_PREFIX: z

@@ -23,7 +23,7 @@ const hostOf = (url: string) => {
 
 /** Connects to Redis and PostgreSQL; a store that cannot be reached is a StartupError with one line. */
 export async function createDeps(cfg: Config, name: string, log?: Logger): Promise<Deps> {
-  const redis = createRedis(cfg.REDIS_URL, { name: `${cfg.REDIS_PREFIX}:${name}` });
+  const redis = createRedis(cfg, { name: `${cfg.REDIS_PREFIX}:${name}` });
   try {
     await waitForRedis(redis, 2000);
   } catch {

@@ -5,24 +5,27 @@ export type Keys = ReturnType<typeof makeKeys>;
 
 export function makeKeys(prefix: string) {
   const sale = (saleId: string) => `${prefix}:{s${saleId}}`;
+  // Keys not of one sale share the tag {g}: the scripts and MULTIs that use two of
+  // them together (slots + payments, inflight + peak) then touch a single cluster slot.
+  const global = `${prefix}:{g}`;
   return {
     prefix,
-    /** BullMQ's own prefix for queue keys. */
-    bull: `${prefix}:bull`,
+    /** BullMQ's own prefix for queue keys: a hash tag, so each of its scripts touches one cluster slot. */
+    bull: `{${prefix}:bull}`,
     /** ZSET saleId -> starts_at (ms): every sale loaded in Redis. */
-    timeline: `${prefix}:timeline`,
+    timeline: `${global}:timeline`,
     /** HASH: payment simulator settings and slot count (see shared/payments/settings.ts). */
-    payments: `${prefix}:payments`,
+    payments: `${global}:payments`,
     /** ZSET holder -> lease expiry (ms): the payment-slot semaphore. */
-    slots: `${prefix}:slots`,
+    slots: `${global}:slots`,
     /** ZSET payment id -> deadline (ms): payments in flight, kept by the simulator. */
-    inflight: `${prefix}:payments:inflight`,
+    inflight: `${global}:payments:inflight`,
     /** STRING: most payments in flight at once since the settings last changed. */
-    peak: `${prefix}:payments:peak`,
+    peak: `${global}:payments:peak`,
     /** HASH: throughput counters (accepted, purchased, ...). */
-    counters: `${prefix}:counters`,
+    counters: `${global}:counters`,
     /** STRING: held by the one worker sweeping for orphaned tickets. */
-    sweepLock: `${prefix}:sweep:lock`,
+    sweepLock: `${global}:sweep:lock`,
     /**
      * HASH: a token bucket of the checkout rate limit, per user or per client
      * address. One hash tag for all, so the one script that takes from a user's

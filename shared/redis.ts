@@ -1,20 +1,21 @@
 import { readFileSync } from "node:fs";
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
 
 // Lua scripts live in shared/lua/*.lua, each loaded once per connection with
 // defineCommand (EVALSHA, falling back to EVAL after a Redis restart).
 const SCRIPTS = {
   admit: 6,
   reserve: 7,
-  startPayment: 2,
-  markPaid: 2,
-  release: 8,
+  extendLease: 1,
+  startPayment: 1,
+  markPaid: 1,
+  release: 7,
   finalize: 6,
   acquireSlots: 2,
   paymentStart: 2,
   adjustStock: 6,
   loadItems: -1,
-  loadSale: 2,
+  loadSale: 1,
   rateLimit: -1,
 } as const;
 
@@ -30,9 +31,13 @@ const sources = Object.fromEntries(
   ]),
 ) as Record<ScriptName, string>;
 
-export type AppRedis = Redis & {
+/** One Redis or a Redis Cluster: every key a script or MULTI touches shares one hash tag (shared/keys.ts). */
+export type AppRedis = (Redis | Cluster) & {
   run(name: ScriptName, keys: string[], args: Arg[]): Promise<ScriptResult>;
 };
+
+/** Where Redis is: a URL (one Redis), or the config, whose REDIS_CLUSTER_NODES picks a cluster. */
+export type RedisTarget = string | { REDIS_URL: string; REDIS_CLUSTER_NODES: string };
 
 export interface RedisClientOptions {
   /** BullMQ workers need blocking commands to wait forever: null retries per request. */
@@ -40,7 +45,7 @@ export interface RedisClientOptions {
   name?: string;
 }
 
-export function createRedis(url: string, opts: RedisClientOptions = {}): AppRedis {
+export function createRedis(target: RedisTarget, opts: RedisClientOptions = {}): AppRedis {
   const options: RedisOptions = {
     connectionName: opts.name,
     maxRetriesPerRequest: opts.forWorker ? null : 3,
@@ -49,7 +54,7 @@ export function createRedis(url: string, opts: RedisClientOptions = {}): AppRedi
     retryStrategy: (times) => Math.min(times * 100, 2000),
     lazyConnect: false,
   };
-  const redis = new Redis(url, options) as AppRedis;
+  const redis = connect(target, options) as AppRedis;
   // Errors surface on the commands that fail; an unhandled 'error' event would crash the process.
   redis.on("error", () => {});
   for (const [name, numberOfKeys] of Object.entries(SCRIPTS)) {
@@ -69,8 +74,51 @@ export function createRedis(url: string, opts: RedisClientOptions = {}): AppRedi
   return redis;
 }
 
+function connect(target: RedisTarget, options: RedisOptions): Redis | Cluster {
+  if (typeof target === "string") return new Redis(target, options);
+  if (!target.REDIS_CLUSTER_NODES) return new Redis(target.REDIS_URL, options);
+  // "host:port,host:port", checked by shared/config.ts.
+  const nodes = target.REDIS_CLUSTER_NODES.split(",").map((n) => {
+    const at = n.lastIndexOf(":");
+    return { host: n.slice(0, at), port: Number(n.slice(at + 1)) };
+  });
+  // Credentials and TLS come from REDIS_URL and apply to every node the cluster reveals.
+  const u = new URL(target.REDIS_URL);
+  const { enableAutoPipelining: _, retryStrategy, ...perNode } = options;
+  return new Cluster(nodes, {
+    // Off in a cluster: ioredis groups an auto-pipeline by the slot of a command's
+    // first argument, which for a script with a variable key count (rateLimit,
+    // loadItems) is the count, not a key, and the batch is then refused as cross-slot.
+    enableAutoPipelining: false,
+    clusterRetryStrategy: retryStrategy,
+    redisOptions: {
+      ...perNode,
+      username: u.username ? decodeURIComponent(u.username) : undefined,
+      password: u.password ? decodeURIComponent(u.password) : undefined,
+      tls: u.protocol === "rediss:" ? {} : undefined,
+    },
+  });
+}
+
+/** The connections to scan for keys: every master of a cluster, or the one Redis. */
+export function masters(redis: Redis | Cluster): Redis[] {
+  return redis instanceof Cluster ? redis.nodes("master") : [redis];
+}
+
+/** Every key matching a MATCH pattern, in batches, on one Redis or every master of a cluster. */
+export async function* scanKeys(redis: Redis | Cluster, pattern: string): AsyncGenerator<string[]> {
+  for (const node of masters(redis)) {
+    let cursor = "0";
+    do {
+      const [next, found] = await node.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+      if (found.length) yield found;
+      cursor = next;
+    } while (cursor !== "0");
+  }
+}
+
 /** Resolves when Redis answers a PING; rejects once `ms` have passed without an answer. */
-export async function waitForRedis(redis: Redis, ms = 5000): Promise<void> {
+export async function waitForRedis(redis: Redis | Cluster, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
     const left = deadline - Date.now();

@@ -136,7 +136,7 @@ describe("two scheduler processes started at once", () => {
   });
 
   it("register the calendar's job scheduler once, ticking each minute in UTC", async () => {
-    const connection = createRedis(cfg.REDIS_URL, { forWorker: true });
+    const connection = createRedis(cfg, { forWorker: true });
     const queue = new Queue(CALENDAR_QUEUE, { connection, prefix: deps.keys.bull });
     try {
       const schedulers = await queue.getJobSchedulers();

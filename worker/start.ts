@@ -19,7 +19,7 @@ export async function startWorker(deps: Deps) {
   await initSettings(deps);
   const settings = watchSettings(deps);
   await settings.ready;
-  const connection = createRedis(deps.cfg.REDIS_URL, { forWorker: true, name: `${deps.keys.prefix}:worker` });
+  const connection = createRedis(deps.cfg, { forWorker: true, name: `${deps.keys.prefix}:worker` });
   const queue = new Queue(CHECKOUT_QUEUE, { connection, ...checkoutQueueOptions(deps.keys) });
   const slots = createSlotPool(deps, settings);
   const settler = createSettler(deps);

@@ -45,16 +45,28 @@ const WORKER_ID = `${hostname()}:${process.pid}`;
 // reclaimed from a worker that died, never from one still waiting on a payment.
 export const LEASE_GRACE_MS = 1000;
 
+// The slot semaphore is global and a ticket's keys are its sale's, so in a Redis
+// Cluster they live in different slots and no one script may touch both. A lease is
+// stretched before a payment starts and freed only after the ticket has moved on, so
+// the split never lets more payments run than slots.
 export async function startPayment(deps: Deps, k: TicketKeys, timeoutMs: number, holder: string) {
+  const lease = (await deps.redis.run(
+    "extendLease",
+    [deps.keys.slots],
+    [timeoutMs, holder, LEASE_GRACE_MS],
+  )) as string[];
+  if (lease[0] !== "leased") return lease;
   return (await deps.redis.run(
     "startPayment",
-    [k.ticket, deps.keys.slots],
-    [timeoutMs, holder, WORKER_ID, LEASE_GRACE_MS, k.events, k.seq],
+    [k.ticket],
+    [lease[1] ?? 0, holder, WORKER_ID, k.events, k.seq],
   )) as string[];
 }
 
 export async function markPaid(deps: Deps, k: TicketKeys, holder: string): Promise<string[]> {
-  return (await deps.redis.run("markPaid", [k.ticket, deps.keys.slots], [holder])) as string[];
+  const out = (await deps.redis.run("markPaid", [k.ticket], [])) as string[];
+  await deps.redis.zrem(deps.keys.slots, holder);
+  return out;
 }
 
 /**
@@ -70,11 +82,13 @@ export async function release(
   holder: string,
   mode: "fail" | "refuse" | "void" = "fail",
 ): Promise<string[]> {
-  return (await deps.redis.run(
+  const out = (await deps.redis.run(
     "release",
-    [k.sale, k.item, k.held, k.pending, k.ticket, k.waitlist, deps.keys.slots, k.line],
+    [k.sale, k.item, k.held, k.pending, k.ticket, k.waitlist, k.line],
     [reason, k.ticketPrefix, holder, FINAL_TTL_S, mode, k.events, k.seq],
   )) as string[];
+  await deps.redis.zrem(deps.keys.slots, holder);
+  return out;
 }
 
 export async function finalize(deps: Deps, k: TicketKeys, purchaseId: string): Promise<string[]> {

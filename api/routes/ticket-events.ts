@@ -57,8 +57,17 @@ export function ticketEventRoutes(ctx: ApiCtx) {
     const tid = c.req.param("ticket_id") ?? "";
     const notFound = () => new AppError("ticket_not_found", `no ticket ${tid}`);
     if (!TICKET_ID.test(tid)) throw notFound();
+    // HEAD runs this handler and drops the body: a stream nobody reads would
+    // never end, so answer the headers alone.
+    if (c.req.method === "HEAD") {
+      if (!(await getTicket(ctx.deps, tid))) throw notFound();
+      return c.body(null, 200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+    }
     // Watch first, then read: a change between the two still reaches the stream.
-    const watch = await ctx.events.watch(tid);
+    const watch = await ctx.events.watch(tid).catch(() => {
+      // Only while the API is stopping.
+      throw new AppError("unavailable", "the server is stopping; try again", 1);
+    });
     const first = await getTicket(ctx.deps, tid).catch((err: unknown) => {
       watch.close();
       throw err;
@@ -90,7 +99,9 @@ export function ticketEventRoutes(ctx: ApiCtx) {
               : HEARTBEAT_MS;
           const changes = await watch.next(Math.min(look, wrote + HEARTBEAT_MS - Date.now()), abort.signal);
           if (abort.signal.aborted || watch.ended()) break;
-          if (changes || last.status === "queued") {
+          // At each heartbeat look again too, in case an event was lost (a reconnect, a failover).
+          const due = Date.now() - wrote >= HEARTBEAT_MS - 5;
+          if (changes || last.status === "queued" || due) {
             const now = await getTicket(ctx.deps, tid);
             if (!now) break;
             for (const ch of changes ?? []) {

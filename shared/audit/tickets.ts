@@ -1,4 +1,5 @@
 import type { Deps } from "../deps.js";
+import { scanKeys } from "../redis.js";
 import { FINAL } from "../tickets/view.js";
 import { sleep } from "../time.js";
 
@@ -64,15 +65,12 @@ export async function scanTickets(deps: Pick<Deps, "redis" | "keys">, saleId: st
   // Escape glob characters; the sale's hash tag braces are not special to MATCH.
   const pattern = `${prefix.replace(/[*?[\]\\]/g, "\\$&")}*`;
   const seqs: number[] = [];
-  let cursor = "0";
-  do {
-    const [next, found] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+  for await (const found of scanKeys(redis, pattern)) {
     for (const key of found) {
       const seq = key.slice(prefix.length);
       if (/^[0-9]+$/.test(seq)) seqs.push(Number(seq));
     }
-    cursor = next;
-  } while (cursor !== "0");
+  }
   seqs.sort((a, b) => a - b);
   return readSeqs(deps, saleId, seqs);
 }

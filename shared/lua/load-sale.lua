@@ -1,6 +1,7 @@
 -- load-sale: publish a sale whose items are all loaded. Written last, so a sale
--- hash that exists always has all its items.
--- KEYS[1] sale hash   KEYS[2] timeline ZSET
+-- hash that exists always has all its items. The caller then lists it on the timeline,
+-- which lives in another cluster slot.
+-- KEYS[1] sale hash
 -- ARGV[1] sale id   ARGV[2] starts_at (ms)   ARGV[3] ends_at (ms)   ARGV[4] user limit
 -- ARGV[5] item count   ARGV[6] total stock   ARGV[7] units sold
 -- ARGV[8] first ticket sequence: above every ticket id a lost Redis may have handed out
@@ -9,5 +10,4 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local tot, sd = tonumber(ARGV[6]), tonumber(ARGV[7])
 redis.call('HSET', KEYS[1], 'st', 'open', 'sa', ARGV[2], 'ea', ARGV[3], 'ul', ARGV[4], 'n', ARGV[5],
   'tot', tot, 'av', tot - sd, 'rs', 0, 'sd', sd, 'q', 0, 'tseq', ARGV[8])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 return 1

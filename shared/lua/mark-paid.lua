@@ -1,10 +1,9 @@
 -- mark-paid: record a successful payment, unless the ticket was already failed
--- (a success that answers after its timeout must never become a purchase).
--- KEYS[1] ticket hash   KEYS[2] slot semaphore ZSET
--- ARGV[1] slot holder id
+-- (a success that answers after its timeout must never become a purchase). The caller
+-- frees the slot afterwards: the semaphore is in another cluster slot than the ticket.
+-- KEYS[1] ticket hash
 -- Returns {'paid'} | {'late', status}
 local tk = redis.call('HMGET', KEYS[1], 'st', 'pd', 'paid')
-redis.call('ZREM', KEYS[2], ARGV[1])
 if tk[1] ~= 'paying' then return {'late', tk[1] or 'missing'} end
 if tk[3] == '1' then return {'paid'} end
 local t = redis.call('TIME')

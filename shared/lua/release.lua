@@ -1,8 +1,9 @@
--- release: a payment did not go through. The ticket fails, its slot is freed,
--- and its unit goes to the earliest waiting ticket for the item, or back to stock.
+-- release: a payment did not go through. The ticket fails and its unit goes to the
+-- earliest waiting ticket for the item, or back to stock. The caller frees the payment
+-- slot afterwards: the semaphore is in another cluster slot than the sale's keys.
 -- KEYS[1] sale hash   KEYS[2] item hash   KEYS[3] held   KEYS[4] pending
--- KEYS[5] ticket hash   KEYS[6] item waitlist   KEYS[7] slot semaphore ZSET   KEYS[8] item line
--- ARGV[1] reason   ARGV[2] ticket key prefix   ARGV[3] slot holder id   ARGV[4] final-ticket ttl (s)
+-- KEYS[5] ticket hash   KEYS[6] item waitlist   KEYS[7] item line
+-- ARGV[1] reason   ARGV[2] ticket key prefix   ARGV[3] (unused)   ARGV[4] final-ticket ttl (s)
 -- ARGV[5] 'fail'   (payment did not go through: ticket failed, unit handed on),
 --         'refuse' (PostgreSQL refused this buyer, e.g. over the limit: ticket rejected, unit handed on), or
 --         'void'   (PostgreSQL says the unit does not exist: ticket rejected, unit leaves the stock)
@@ -11,13 +12,12 @@
 -- Returns {'handed', waiter seq} | {'restocked'} | {'voided'} | {'noop', status}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREM', KEYS[7], ARGV[3])
 
 -- Leaving the line: out of the line ZSET, and the item's pace for ETAs: the gap between
 -- departures, measured only while someone waited (idle time never counts), averaged over
 -- the first 5 then smoothed (each new gap weighs 1/5), so one slow start soon fades.
 local function left_line(seq, now)
-  redis.call('ZREM', KEYS[8], seq)
+  redis.call('ZREM', KEYS[7], seq)
   local lt = redis.call('HGET', KEYS[2], 'lt')
   if lt then
     local gap = now - tonumber(lt)
@@ -26,7 +26,7 @@ local function left_line(seq, now)
     local prev = tonumber(p[1] or gap)
     redis.call('HSET', KEYS[2], 'gap', math.floor(prev + (gap - prev) / n + 0.5), 'gn', n)
   end
-  if redis.call('ZCARD', KEYS[8]) > 0 then redis.call('HSET', KEYS[2], 'lt', now) else redis.call('HDEL', KEYS[2], 'lt') end
+  if redis.call('ZCARD', KEYS[7]) > 0 then redis.call('HSET', KEYS[2], 'lt', now) else redis.call('HDEL', KEYS[2], 'lt') end
 end
 
 local mode = ARGV[5]

@@ -32,12 +32,12 @@ export function createSaleDirectory(deps: Pick<Deps, "redis" | "keys">) {
   async function fetch(): Promise<SaleWindow[]> {
     const { redis, keys } = deps;
     const ids = await redis.zrevrange(keys.timeline, 0, RECENT - 1);
-    const pipe = redis.pipeline();
-    for (const id of ids) pipe.hmget(keys.sale(id), "sa", "ea", "st");
-    const rows = (await pipe.exec()) ?? [];
+    // One command per sale, not a pipeline: sales live in different cluster slots
+    // (auto-pipelining still sends them together).
+    const rows = await Promise.all(ids.map((id) => redis.hmget(keys.sale(id), "sa", "ea", "st")));
     const out: SaleWindow[] = [];
     ids.forEach((saleId, i) => {
-      const v = rows[i]?.[1] as (string | null)[] | undefined;
+      const v = rows[i];
       if (!v?.[0] || !v[1]) return;
       out.push({ saleId, startsAt: Number(v[0]), endsAt: Number(v[1]), closed: v[2] === "closed" });
     });
@@ -70,10 +70,9 @@ export function createSaleDirectory(deps: Pick<Deps, "redis" | "keys">) {
     async anyWithItem(itemId: string): Promise<SaleWindow | null> {
       const sales = await all();
       if (sales.length === 0) return null;
-      const pipe = deps.redis.pipeline();
-      for (const s of sales) pipe.exists(deps.keys.item(s.saleId, itemId));
-      const rows = (await pipe.exec()) ?? [];
-      const i = rows.findIndex((r) => r[1] === 1);
+      // One command per sale: sales live in different cluster slots.
+      const rows = await Promise.all(sales.map((s) => deps.redis.exists(deps.keys.item(s.saleId, itemId))));
+      const i = rows.indexOf(1);
       return i >= 0 ? (sales[i] ?? null) : null;
     },
   };

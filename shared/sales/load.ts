@@ -41,7 +41,7 @@ export async function loadSale(deps: Deps, saleId: string): Promise<boolean> {
   }
   const published = await redis.run(
     "loadSale",
-    [keys.sale(saleId), keys.timeline],
+    [keys.sale(saleId)],
     [
       saleId,
       sale.startsAt.getTime(),
@@ -53,6 +53,9 @@ export async function loadSale(deps: Deps, saleId: string): Promise<boolean> {
       await firstTicketSeq(deps, saleId),
     ],
   );
+  // Listed after the script, not in it: the timeline is in another cluster slot. Every
+  // load lists it again, so a loader that died in between is healed by the next.
+  await redis.zadd(keys.timeline, sale.startsAt.getTime(), saleId);
   return published === 1;
 }
 

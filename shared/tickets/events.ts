@@ -63,7 +63,7 @@ export function createTicketEvents(cfg: Config, keys: Keys): TicketEvents {
 
   const subscribe = () => {
     if (subscribed) return subscribed;
-    sub = createRedis(cfg.REDIS_URL, { name: `${keys.prefix}:ticket-events` });
+    sub = createRedis(cfg, { name: `${keys.prefix}:ticket-events` });
     sub.on("pmessage", onMessage);
     // ioredis subscribes again after a reconnect, but what was published meanwhile is
     // lost: every wait looks at its ticket again.

@@ -6,6 +6,7 @@ import { runMigrations } from "../../shared/db/migrate.js";
 import { closeDeps, createDeps, type Deps } from "../../shared/deps.js";
 import { createLogger } from "../../shared/logger.js";
 import { readSettings } from "../../shared/payments/settings.js";
+import { scanKeys } from "../../shared/redis.js";
 import { sleep } from "../../shared/time.js";
 import { startWorker } from "../../worker/start.js";
 import { envOf, freePort, type Role, startRole } from "./processes.js";
@@ -75,12 +76,10 @@ export async function createTestEnv(opts: { env?: Record<string, string>; worker
 /** Removes a suite's Redis keys and database. */
 export async function dropAll(deps: Deps) {
   const { redis, keys, cfg } = deps;
-  let cursor = "0";
-  do {
-    const [next, found] = await redis.scan(cursor, "MATCH", `${keys.prefix}:*`, "COUNT", 1000);
-    if (found.length) await redis.unlink(...found);
-    cursor = next;
-  } while (cursor !== "0");
+  for (const pattern of [`${keys.prefix}:*`, `${keys.bull}*`]) {
+    // One key per UNLINK: in a cluster the keys found live in many slots.
+    for await (const found of scanKeys(redis, pattern)) await Promise.all(found.map((k) => redis.unlink(k)));
+  }
   await closeDeps(deps);
   const admin = new URL(cfg.DATABASE_URL);
   const name = admin.pathname.slice(1);
