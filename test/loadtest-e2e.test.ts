@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runLoad } from "../loadtest/run.js";
+import { ADMIN, createProcessEnv } from "./helpers/env.js";
+
+// The load generator against a real system (api and worker as processes): it
+// must drive a small sale to the end and find every invariant holding. Speed
+// is not asserted; the benchmarks report it.
+
+let env: Awaited<ReturnType<typeof createProcessEnv>>;
+beforeAll(async () => {
+  env = await createProcessEnv();
+});
+afterAll(async () => {
+  await env?.close();
+});
+
+describe("the load generator", () => {
+  it("sells a 200-item sale out with a closed crowd buying up to the limit, and the invariants hold", async () => {
+    const report = await runLoad({
+      url: env.url,
+      admin: ADMIN,
+      createSale: { items: 200, stockPerItem: 1, userLimit: 10, durationS: 600 },
+      users: 100,
+      arrival: { kind: "concurrency", concurrency: 50 },
+      choice: "uniform",
+      plan: { buyUpTo: Number.POSITIVE_INFINITY, retries: 1000, pollWaitMs: 2000 },
+      durationS: 20,
+      drainS: 10,
+      checkUsers: "all",
+    });
+    expect(report.invariants?.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(report.invariants?.ok).toBe(true);
+    // Demand (100 users × 10) exceeds the stock and payments succeed: it all sells.
+    expect(report.sold.units).toBe(200);
+    expect(report.sold.purchases_seen).toBe(200);
+    expect(report.sold.sold_out_s).not.toBeNull();
+    expect(report.tickets.unfinished).toBe(0);
+    expect(report.latency_ms.checkout.count).toBe(report.requests.checkouts);
+  });
+
+  it("keeps the invariants with an open crowd on Zipf-skewed items and declined payments", async () => {
+    const report = await runLoad({
+      url: env.url,
+      admin: ADMIN,
+      createSale: { items: 200, stockPerItem: 1, userLimit: 3, durationS: 600 },
+      payments: { failure_rate: 0.2, latency_ms: { min: 0, max: 5 } },
+      users: 400,
+      arrival: { kind: "rate", rate: 200, rampUpS: 0.5, holdS: 1.5, rampDownS: 0.5 },
+      choice: "zipf",
+      plan: { buyUpTo: 3, retries: 5, pollWaitMs: 2000 },
+      durationS: 10,
+      drainS: 10,
+      checkUsers: "all",
+    });
+    expect(report.invariants?.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(report.tickets.final_by_status.failed ?? 0).toBeGreaterThan(0);
+    expect(report.tickets.reasons.payment_declined).toBe(report.tickets.final_by_status.failed);
+    expect(report.users.started + report.users.dropped).toBeLessThanOrEqual(400);
+  });
+});

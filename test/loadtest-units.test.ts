@@ -1,0 +1,330 @@
+import { describe, expect, it } from "vitest";
+import { hotChoice, rankOf, seededRandom, uniformChoice, zipfCdf, zipfChoice } from "../loadtest/choice.js";
+import { parseCli } from "../loadtest/cli.js";
+import { checkInvariants, type InvariantInput } from "../loadtest/invariants.js";
+import { validate } from "../loadtest/options.js";
+import { progressLine } from "../loadtest/progress.js";
+import { buildReport, renderText } from "../loadtest/report.js";
+import { arrivalsBy, pacer, rateAt } from "../loadtest/schedule.js";
+import { createStats, percentile, perSecond, summarize } from "../loadtest/stats.js";
+
+describe("arrival schedule", () => {
+  const ramp = { kind: "rate" as const, rate: 100, rampUpS: 2, holdS: 3, rampDownS: 1 };
+
+  it("ramps up linearly, holds, and ramps down to zero", () => {
+    expect(rateAt(ramp, 0)).toBe(0);
+    expect(rateAt(ramp, 1)).toBe(50);
+    expect(rateAt(ramp, 3)).toBe(100);
+    expect(rateAt(ramp, 5.5)).toBe(50);
+    expect(rateAt(ramp, 6)).toBe(0);
+  });
+
+  it("counts arrivals as the area under the rate", () => {
+    expect(arrivalsBy(ramp, 1)).toBe(25);
+    expect(arrivalsBy(ramp, 2)).toBe(100);
+    expect(arrivalsBy(ramp, 5)).toBe(400);
+    expect(arrivalsBy(ramp, 6)).toBe(450);
+    expect(arrivalsBy(ramp, 60)).toBe(450);
+    expect(arrivalsBy({ ...ramp, rampUpS: 0, rampDownS: 0 }, 1.5)).toBe(150);
+  });
+
+  it("paces starts to the profile in ticks and never beyond the user limit", () => {
+    const p = pacer(ramp, 1000);
+    let started = 0;
+    const byS: number[] = [];
+    for (let t = 0; t <= 7; t += 0.005) {
+      started += p.due(t);
+      byS.push(started);
+    }
+    expect(started).toBe(450);
+    // Half a second in, a quarter of a second's full rate has arrived: 100 * 0.5² / 4.
+    expect(byS[100]).toBe(6);
+    const capped = pacer(ramp, 120);
+    let n = 0;
+    for (let t = 0; t <= 7; t += 0.01) n += capped.due(t);
+    expect(n).toBe(120);
+  });
+});
+
+describe("item choice", () => {
+  it("draws Zipf ranks in proportion to 1/k^s", () => {
+    const items = Array.from({ length: 10 }, (_, i) => ({ id: `i${i + 1}`, stock: 1_000_000 }));
+    const choice = zipfChoice(items, 1, seededRandom(7));
+    const counts = new Map<string, number>();
+    const draws = 100_000;
+    for (let i = 0; i < draws; i++) {
+      const id = choice.pick() as string;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    const h10 = Array.from({ length: 10 }, (_, k) => 1 / (k + 1)).reduce((a, b) => a + b);
+    for (const k of [1, 2, 5, 10]) {
+      expect((counts.get(`i${k}`) ?? 0) / draws).toBeCloseTo(1 / k / h10, 2);
+    }
+  });
+
+  it("finds the rank whose cumulative weight first reaches u", () => {
+    const cdf = zipfCdf(4, 0); // uniform: 0.25, 0.5, 0.75, 1
+    expect(rankOf(cdf, 0)).toBe(0);
+    expect(rankOf(cdf, 0.25)).toBe(0);
+    expect(rankOf(cdf, 0.26)).toBe(1);
+    expect(rankOf(cdf, 1)).toBe(3);
+  });
+
+  it("stops offering items seen sold out or bought down to zero", () => {
+    const items = [
+      { id: "a", stock: 1 },
+      { id: "b", stock: 2 },
+      { id: "c", stock: 0 },
+    ];
+    for (const choice of [uniformChoice(items, seededRandom(1)), zipfChoice(items, 1.2, seededRandom(1))]) {
+      expect(choice.remaining()).toBe(2);
+      choice.bought("a");
+      for (let i = 0; i < 50; i++) expect(choice.pick()).toBe("b");
+      choice.bought("b");
+      expect(choice.pick()).toBe("b");
+      choice.soldOut("b");
+      expect(choice.pick()).toBeNull();
+    }
+  });
+
+  it("keeps everyone on the hot item, sold out or not", () => {
+    const hot = hotChoice("h");
+    hot.soldOut("h");
+    expect(hot.pick()).toBe("h");
+  });
+
+  it("picks uniformly", () => {
+    const items = Array.from({ length: 4 }, (_, i) => ({ id: String(i), stock: 1000 }));
+    const choice = uniformChoice(items, seededRandom(3));
+    const counts = [0, 0, 0, 0];
+    for (let i = 0; i < 40_000; i++) {
+      const k = Number(choice.pick());
+      counts[k] = (counts[k] ?? 0) + 1;
+    }
+    for (const c of counts) expect(c / 40_000).toBeCloseTo(0.25, 1);
+  });
+});
+
+describe("percentiles", () => {
+  it("uses the nearest rank", () => {
+    const values = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(values, 50)).toBe(50);
+    expect(percentile(values, 90)).toBe(90);
+    expect(percentile(values, 99)).toBe(99);
+    expect(percentile(values, 100)).toBe(100);
+    expect(percentile([7], 99)).toBe(7);
+    expect(percentile([], 50)).toBeNull();
+    expect(percentile([1, 2, 3], 50)).toBe(2);
+    expect(percentile([1, 2, 3, 4], 50)).toBe(2);
+  });
+
+  it("buckets checkout answers by second since the first checkout", () => {
+    const at = [1000, 1500, 1999, 2000, 4100];
+    const latency = [5, 1, 3, 7, 2];
+    expect(perSecond(at, latency, 1000)).toEqual([
+      { s: 0, checkouts: 3, p50_ms: 3, p99_ms: 5 },
+      { s: 1, checkouts: 1, p50_ms: 7, p99_ms: 7 },
+      { s: 2, checkouts: 0, p50_ms: null, p99_ms: null },
+      { s: 3, checkouts: 1, p50_ms: 2, p99_ms: 2 },
+    ]);
+  });
+
+  it("summarizes unsorted samples", () => {
+    const s = summarize([5, 1, 4, 2, 3, 10, 9, 8, 7, 6]);
+    expect(s).toEqual({ count: 10, p50: 5, p90: 9, p99: 10, max: 10, mean: 5.5 });
+    expect(summarize([]).p50).toBeNull();
+  });
+});
+
+function fabricatedRun() {
+  const stats = createStats(seededRandom(1));
+  stats.soldOutTarget = 2;
+  const answer = (status: number, code: string | null, ms: number) => {
+    stats.checkoutSent();
+    stats.checkoutAnswer(status, code, ms);
+  };
+  answer(202, null, 4);
+  stats.accepted("1-1", "u1");
+  answer(202, null, 6);
+  stats.accepted("1-2", "u2");
+  answer(409, "sold_out", 2);
+  answer(503, "overloaded", 3);
+  stats.networkError("ECONNRESET");
+  stats.poll(200);
+  stats.poll(200);
+  stats.final("purchased", null, 40, "u1", "1-1");
+  stats.final("purchased", null, 60, "u2", "1-2");
+  return stats;
+}
+
+describe("report", () => {
+  it("counts answers, tickets and latencies, and renders them as text and JSON", () => {
+    const stats = fabricatedRun();
+    const invariants = checkInvariants({
+      sale: { sale_id: "1", user_limit: 10, stock: { total: 2, available: 0, reserved: 0, sold: 2 } },
+      apiPurchases: new Map([
+        ["u1", ["1-1"]],
+        ["u2", ["1-2"]],
+      ]),
+      seenPurchases: stats.purchasesByUser,
+      crowdPurchases: stats.purchases,
+      unfinished: 0,
+      sampledTickets: [],
+    });
+    const r = buildReport(stats, {
+      target: "http://127.0.0.1:3000",
+      sale: { sale_id: "1", total: 2, user_limit: 10 },
+      settings: {},
+      startedAt: new Date("2026-01-01T00:00:00Z"),
+      soldUnits: 2,
+      invariants,
+    });
+    expect(r.requests.checkouts).toBe(4);
+    expect(r.requests.checkout_by_status).toEqual({ "202": 2, "409": 1, "503": 1 });
+    expect(r.requests.errors_by_code).toEqual({ sold_out: 1, overloaded: 1, "network:ECONNRESET": 1 });
+    expect(r.tickets).toEqual({ accepted: 2, final_by_status: { purchased: 2 }, reasons: {}, unfinished: 0 });
+    expect(r.sold.units).toBe(2);
+    expect(r.sold.sold_out_s).not.toBeNull();
+    expect(r.latency_ms.checkout).toMatchObject({ count: 4, p50: 3, max: 6 });
+    expect(r.latency_ms.ticket_to_final).toMatchObject({ count: 2, p50: 40, p99: 60 });
+    expect(r.invariants?.ok).toBe(true);
+    expect(JSON.parse(JSON.stringify(r))).toEqual(r);
+
+    const text = renderText(r);
+    expect(text).toContain("checkouts   4 answered: 202 2, 409 1, 503 1");
+    expect(text).toContain("refusals    sold_out 1, overloaded 1, network:ECONNRESET 1");
+    expect(text).toContain("tickets     2 accepted; final: purchased 2; unfinished 0");
+    expect(text).toContain("checkout    p50 3  p90 6  p99 6  max 6 ms  (4 samples)");
+    expect(text).toContain("invariants  all hold");
+    expect(text).toMatch(/sold {8}2 units \(the crowd saw 2 purchases\); sold out after [0-9.]+ s/);
+  });
+});
+
+describe("invariant check", () => {
+  const good = (): InvariantInput => ({
+    sale: { sale_id: "1", user_limit: 2, stock: { total: 10, available: 4, reserved: 0, sold: 6 } },
+    apiPurchases: new Map([
+      ["a", ["1-1", "1-2"]],
+      ["b", ["1-3"]],
+    ]),
+    seenPurchases: new Map([
+      ["a", ["1-2", "1-1"]],
+      ["b", ["1-3"]],
+    ]),
+    crowdPurchases: 3,
+    unfinished: 0,
+    sampledTickets: [{ ticketId: "1-9", status: "rejected" }],
+  });
+  const failed = (input: InvariantInput) =>
+    checkInvariants(input)
+      .checks.filter((c) => !c.ok)
+      .map((c) => c.name);
+
+  it("passes a sale at rest whose numbers add up", () => {
+    expect(checkInvariants(good())).toMatchObject({ ok: true });
+  });
+
+  it("names each broken invariant", () => {
+    const lost = good();
+    lost.sale = { sale_id: "1", user_limit: 2, stock: { total: 10, available: 5, reserved: 0, sold: 6 } };
+    expect(failed(lost)).toEqual(["stock conservation"]);
+
+    const busy = good();
+    busy.sale = { sale_id: "1", user_limit: 2, stock: { total: 10, available: 3, reserved: 1, sold: 6 } };
+    expect(failed(busy)).toEqual(["at rest"]);
+
+    const over = good();
+    over.sale = { sale_id: "1", user_limit: 2, stock: { total: 5, available: -1, reserved: 0, sold: 6 } };
+    expect(failed(over)).toEqual(["no oversell"]);
+
+    const greedy = good();
+    greedy.apiPurchases.set("a", ["1-1", "1-2", "1-4"]);
+    expect(failed(greedy)).toEqual(["per-user limit", "purchases recorded"]);
+
+    const twice = good();
+    twice.apiPurchases.set("b", ["1-3", "1-3"]);
+    expect(failed(twice)).toEqual(["one purchase per ticket", "purchases recorded"]);
+
+    const forgotten = good();
+    forgotten.apiPurchases.set("b", []);
+    expect(failed(forgotten)).toEqual(["purchases recorded"]);
+
+    const stuck = good();
+    stuck.unfinished = 1;
+    stuck.sampledTickets.push({ ticketId: "1-10", status: "queued" });
+    expect(failed(stuck)).toEqual(["tickets final"]);
+
+    const phantom = good();
+    phantom.crowdPurchases = 7;
+    expect(failed(phantom)).toEqual(["crowd purchases within sold"]);
+
+    expect(failed({ ...good(), sale: null })).toEqual(["sale readable"]);
+  });
+
+  it("skips the seen-versus-listed comparison when users did not follow their tickets", () => {
+    const input = { ...good(), seenPurchases: null };
+    input.apiPurchases.set("b", []);
+    expect(checkInvariants(input).checks.map((c) => c.name)).not.toContain("purchases recorded");
+  });
+});
+
+describe("command line", () => {
+  it("reads a ramped rate and buying up to the limit", () => {
+    const o = parseCli(
+      [
+        "--rate",
+        "500",
+        "--ramp-up",
+        "2",
+        "--ramp-down",
+        "1",
+        "--duration",
+        "10",
+        "--buy",
+        "limit",
+        "--latency",
+        "5-20",
+      ],
+      { ADMIN_PASSWORD: "pw" },
+    );
+    expect(o.arrival).toEqual({ kind: "rate", rate: 500, rampUpS: 2, holdS: 7, rampDownS: 1 });
+    expect(o.plan.buyUpTo).toBe(Number.POSITIVE_INFINITY);
+    expect(o.payments).toEqual({ latency_ms: { min: 5, max: 20 } });
+    expect(o.admin).toEqual({ user: "admin", password: "pw" });
+    expect(validate(o)).toEqual([]);
+  });
+
+  it("refuses a target off this machine unless told otherwise", () => {
+    const o = parseCli(["--url", "http://example.com:3000"]);
+    expect(validate(o).join()).toMatch(/not this machine/);
+    expect(validate({ ...o, allowRemote: true })).toEqual([]);
+    expect(validate(parseCli(["--url", "http://[::1]:3000"]))).toEqual([]);
+    expect(() => parseCli(["--users", "many"])).toThrow(/--users/);
+  });
+});
+
+describe("progress line", () => {
+  it("shows how far the run is and the rates since the last line", () => {
+    const stats = fabricatedRun();
+    stats.users.done = 5;
+    const line = progressLine(
+      stats,
+      { at: stats.now() - 1000, answered: 0, accepted: 0, purchases: 0 },
+      {
+        users: 10,
+        durationS: 3600,
+        width: 200,
+      },
+    );
+    expect(line).toMatch(
+      /^\[#{10}\.{10}\] [0-9.]+s users 5\/10 \| [0-9]+ co\/s [0-9]+ acc\/s [0-9]+ buy\/s \| bought 2 \| 202:2 409:1 503:1$/,
+    );
+    expect(
+      progressLine(
+        stats,
+        { at: 0, answered: 0, accepted: 0, purchases: 0 },
+        { users: 10, durationS: 1, width: 20 },
+      ),
+    ).toHaveLength(20);
+  });
+});
