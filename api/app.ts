@@ -1,3 +1,4 @@
+import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { AppError } from "../shared/errors.js";
@@ -30,6 +31,23 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
 // a checkout, and is refused before it is read.
 const MAX_CHECKOUT_BODY_BYTES = 4 * 1024;
 
+/**
+ * hono's bodyLimit, skipped for requests that carry no body (neither
+ * Content-Length nor Transfer-Encoding, so HTTP/1.1 gives them none): asking
+ * for the body makes @hono/node-server build a full Request with a stream and
+ * an AbortSignal, most of the cost of a body-less checkout in a flood.
+ */
+function limitBody(maxSize: number, message: string): MiddlewareHandler {
+  const limit = bodyLimit({
+    maxSize,
+    onError: (c) => errorResponse(c, new AppError("payload_too_large", message)),
+  });
+  return (c, next) =>
+    c.req.header("content-length") === undefined && c.req.header("transfer-encoding") === undefined
+      ? next()
+      : limit(c, next);
+}
+
 export function createApp(ctx: ApiCtx) {
   // An OpenAPIHono: the route modules' createRoute() definitions gather into its document.
   const app = router();
@@ -46,19 +64,8 @@ export function createApp(ctx: ApiCtx) {
       },
     }),
   );
-  app.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => errorResponse(c, new AppError("payload_too_large", "the request body is too large")),
-    }),
-  );
-  app.use(
-    "/checkout",
-    bodyLimit({
-      maxSize: MAX_CHECKOUT_BODY_BYTES,
-      onError: (c) => errorResponse(c, new AppError("payload_too_large", "a checkout body is at most 4 KB")),
-    }),
-  );
+  app.use(limitBody(MAX_BODY_BYTES, "the request body is too large"));
+  app.use("/checkout", limitBody(MAX_CHECKOUT_BODY_BYTES, "a checkout body is at most 4 KB"));
   app.use("/admin/*", adminAuth(ctx.deps.cfg));
   app.use(metrics.middleware);
 

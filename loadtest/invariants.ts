@@ -3,12 +3,10 @@
 // (GET /users/{id}/purchases). The check itself is a pure function, so it can
 // be tested on made-up answers; `invariant-inputs.ts` fetches the real ones.
 
-export interface Stock {
-  total: number;
-  available: number;
-  reserved: number;
-  sold: number;
-}
+// The contract's stock object, the same type the API answers with.
+import type { Stock } from "../shared/sales/view.js";
+
+export type { Stock };
 
 export interface SaleView {
   sale_id: string;

@@ -113,17 +113,24 @@ describe("PostgreSQL refusing a buyer", () => {
 describe("reloading a sale into an empty Redis", () => {
   it("never reuses a ticket id and remembers what each user bought", async () => {
     const saleId = await env.createSale({ items: 5, stock_per_item: 1, user_limit: 2 });
+    const bought: string[] = [];
     for (const item of ["1", "2"]) {
       const r = await env.json<{ ticket_id: string }>(`/checkout?user_id=early&id=${item}`, {
         method: "POST",
       });
       expect(await untilFinal(env, r.body.ticket_id)).toMatchObject({ status: "purchased" });
+      bought.push(r.body.ticket_id);
     }
     const { redis, keys } = env.deps;
     const before = Number(await redis.hget(keys.sale(saleId), "tseq"));
     // Lose every Redis key of this sale.
     const found = await redis.keys(`${keys.prefix}:{s${saleId}}:*`);
     await redis.del(...found);
+    // Durability: a purchased ticket outlives the Redis that held it.
+    for (const id of bought) {
+      const t = await env.json<{ status: string; purchase_id: string | null }>(`/tickets/${id}`);
+      expect(t.body).toMatchObject({ status: "purchased", purchase_id: expect.any(String) });
+    }
     expect(await loadSale(env.deps, saleId)).toBe(true);
     expect(Number(await redis.hget(keys.sale(saleId), "tseq"))).toBeGreaterThan(before);
     expect(await redis.hget(keys.held(saleId), "early")).toBe("2");
