@@ -121,3 +121,12 @@ describe("live data and fault profiles", () => {
     expect(again.body.history.length).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe("request ids", () => {
+  it("a sane X-Request-Id is echoed back, and a request without one gets a fresh id", async () => {
+    const mine = await env.request("/health", { headers: { "x-request-id": "trace-123" } });
+    expect(mine.headers.get("x-request-id")).toBe("trace-123");
+    const fresh = await env.request("/health", { headers: { "x-request-id": "bad id!" } });
+    expect(fresh.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
