@@ -7,6 +7,7 @@ import { runLoad } from "../loadtest/run.js";
 import { measure } from "./measure.js";
 import { flood } from "./scenarios/flood.js";
 import { intake } from "./scenarios/intake.js";
+import { scale } from "./scenarios/scale.js";
 import { sellout } from "./scenarios/sellout.js";
 import { slots } from "./scenarios/slots.js";
 import { startBaseline, startSystem } from "./system.js";
@@ -20,14 +21,15 @@ import { type BenchOptions, type RunResult, type Scenario, type Target, target }
 // when an invariant breaks, never for a time.
 
 const HELP = `npm run bench -- [options]
-  --scenarios LIST        comma-separated: sellout,flood,slots,intake,baseline (default all;
+  --scenarios LIST        comma-separated: sellout,flood,slots,intake,scale,baseline (default all;
                           without "baseline" nothing runs against the bare app)
   --runs N                runs of each scenario (default 3)
   --flood-attempts N      checkout attempts in flood (default 200000; the issue's figure is 1000000)
   --flood-concurrency N   shoppers at once in flood (default 200)
   --slots-backlog N       tickets queued before the slots open (default 20000)
   --intake-step S         seconds per rate step in intake (default 5)
-  --workers N             worker processes (default 1)
+  --scale-backlog N       tickets queued for each worker count in scale (default 10000)
+  --workers N             worker processes (default 1; scale runs 1, 2 and 3 whatever this says)
   --cpu-prof DIR          run every process with --cpu-prof, profiles written to DIR
   --root DIR              run the system from another checkout (e.g. a snapshot of a commit:
                           git archive HEAD | tar -x -C DIR; git rev-parse HEAD > DIR/COMMIT;
@@ -35,17 +37,18 @@ const HELP = `npm run bench -- [options]
   --out DIR               where results go (default bench/results)
 `;
 
-const ALL: Scenario[] = [sellout, flood, slots, intake];
+const ALL: Scenario[] = [sellout, flood, slots, intake, scale];
 const root = fileURLToPath(new URL("..", import.meta.url));
 
 const { values: v } = parseArgs({
   options: {
-    scenarios: { type: "string", default: "sellout,flood,slots,intake,baseline" },
+    scenarios: { type: "string", default: "sellout,flood,slots,intake,scale,baseline" },
     runs: { type: "string", default: "3" },
     "flood-attempts": { type: "string", default: "200000" },
     "flood-concurrency": { type: "string", default: "200" },
     "slots-backlog": { type: "string", default: "20000" },
     "intake-step": { type: "string", default: "5" },
+    "scale-backlog": { type: "string", default: "10000" },
     workers: { type: "string", default: "1" },
     "cpu-prof": { type: "string" },
     root: { type: "string" },
@@ -67,6 +70,7 @@ const opts: BenchOptions = {
   floodConcurrency: Number(v["flood-concurrency"]),
   slotsBacklog: Number(v["slots-backlog"]),
   intakeStepS: Number(v["intake-step"]),
+  scaleBacklog: Number(v["scale-backlog"]),
 };
 const nodeArgs = v["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", v["cpu-prof"]] : [];
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);

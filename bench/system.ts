@@ -161,7 +161,26 @@ export async function startSystem(
     await close();
     throw err;
   }
-  return { cfg, deps, url, admin: { user: ADMIN.user, password: ADMIN.password }, procs, close };
+  /**
+   * Runs exactly `n` worker processes: stops the newest ones (SIGTERM, so their jobs
+   * are handed back) or starts more and waits until each holds its Redis connections.
+   * The processes stay in `procs`, the same array the bench reads CPU from.
+   */
+  async function setWorkers(n: number) {
+    const running = procs.filter((p) => p.name.startsWith("worker"));
+    for (const p of running.slice(n).reverse()) {
+      await p.stop();
+      procs.splice(procs.indexOf(p), 1);
+    }
+    for (let i = running.length; i < n; i++)
+      procs.push(startProc(`worker${i}`, "worker/main.ts", env, nodeArgs, opts.root ?? root));
+    await until(
+      "workers",
+      procs,
+      async () => (await connectionsNamed(deps, `${cfg.REDIS_PREFIX}:worker`)) >= n,
+    );
+  }
+  return { cfg, deps, url, admin: { user: ADMIN.user, password: ADMIN.password }, procs, setWorkers, close };
 }
 
 /** The bare Hono app of `baseline-app.ts` as its own process, like the API. */

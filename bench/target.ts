@@ -31,6 +31,7 @@ export interface BenchOptions {
   floodConcurrency: number;
   slotsBacklog: number;
   intakeStepS: number;
+  scaleBacklog: number;
 }
 
 /** One run of a scenario: named figures (null where not measured) and what the generator reported. */
