@@ -32,8 +32,8 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const MAX_CHECKOUT_BODY_BYTES = 4 * 1024;
 
 /**
- * hono's bodyLimit, skipped for requests that carry no body (neither
- * Content-Length nor Transfer-Encoding, so HTTP/1.1 gives them none): asking
+ * hono's bodyLimit, skipped for requests that carry no body (no Transfer-Encoding
+ * and no or a zero Content-Length, as Node's own client sends on a bare POST): asking
  * for the body makes @hono/node-server build a full Request with a stream and
  * an AbortSignal, most of the cost of a body-less checkout in a flood.
  */
@@ -43,7 +43,7 @@ function limitBody(maxSize: number, message: string): MiddlewareHandler {
     onError: (c) => errorResponse(c, new AppError("payload_too_large", message)),
   });
   return (c, next) =>
-    c.req.header("content-length") === undefined && c.req.header("transfer-encoding") === undefined
+    (c.req.header("content-length") ?? "0") === "0" && c.req.header("transfer-encoding") === undefined
       ? next()
       : limit(c, next);
 }

@@ -60,9 +60,9 @@ async function pay(ctx: WorkerCtx, job: Job, token: string | undefined, data: Ti
   let s = ctx.settings.get();
   let st: string | undefined;
   for (;;) {
-    await ctx.slots.acquire(holder);
+    const leaseUntil = await ctx.slots.acquire(holder);
     s = ctx.settings.get();
-    [st] = await step.startPayment(deps, k, s.timeout_ms, holder);
+    [st] = await step.startPayment(deps, k, s.timeout_ms, holder, leaseUntil);
     // The lease ran out while this process was busy: ask again.
     if (st !== "noslot") break;
   }
@@ -91,6 +91,7 @@ async function pay(ctx: WorkerCtx, job: Job, token: string | undefined, data: Ti
   ctx.counters.observe("payment_duration_seconds", (performance.now() - started) / 1000);
   if (answer === "approved") {
     const [paid] = await step.markPaid(deps, k, holder);
+    ctx.slots.freed();
     if (paid === "paid") return settle(ctx, data, k, holder);
   }
   return fail(ctx, data, k, answer === "declined" ? "payment_declined" : "payment_timeout", holder);
@@ -116,6 +117,7 @@ async function resumePaying(
 
 async function fail(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys, reason: string, holder: string) {
   const [outcome, detail] = await step.release(ctx.deps, k, reason, holder);
+  ctx.slots.freed();
   if (outcome !== "noop") ctx.counters.inc("tickets_total", { status: "failed", reason });
   if (outcome === "handed" && detail) await wake(ctx, ticketId(data.saleId, detail));
   // Another attempt got the payment through meanwhile: this one finishes its settlement.

@@ -2,14 +2,16 @@ import type { Deps } from "../shared/deps.js";
 import type { SettingsWatcher } from "./settings-watcher.js";
 import { LEASE_GRACE_MS } from "./steps.js";
 
-// How often a process with tickets waiting asks for freed slots.
+// How often a process with tickets waiting asks for slots freed elsewhere (a slot
+// this process frees wakes it at once).
 const POLL_MS = 5;
 // Holders per acquire call.
 const MAX_ASK = 200;
 
 interface Waiter {
   holder: string;
-  resolve: () => void;
+  /** Resolved with the lease's expiry (ms, Redis clock). */
+  resolve: (leaseUntil: number) => void;
   reject: (e: unknown) => void;
 }
 
@@ -23,6 +25,19 @@ export function createSlotPool(deps: Deps, settings: SettingsWatcher) {
   const waiters: Waiter[] = [];
   let pumping = false;
   let closed = false;
+  let wake: (() => void) | null = null;
+
+  /** Sleeps POLL_MS, or less if this process frees a slot meanwhile. */
+  const nap = () =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, POLL_MS);
+      function done() {
+        clearTimeout(timer);
+        wake = null;
+        resolve();
+      }
+      wake = done;
+    });
 
   async function pump() {
     if (pumping) return;
@@ -32,19 +47,20 @@ export function createSlotPool(deps: Deps, settings: SettingsWatcher) {
         const ask = waiters.slice(0, MAX_ASK);
         const lease = settings.get().timeout_ms + LEASE_GRACE_MS;
         let granted = 0;
+        let until = 0;
         try {
-          granted = Number(
-            await deps.redis.run(
-              "acquireSlots",
-              [deps.keys.slots, deps.keys.payments],
-              [lease, ...ask.map((w) => w.holder)],
-            ),
-          );
+          const r = (await deps.redis.run(
+            "acquireSlots",
+            [deps.keys.slots, deps.keys.payments],
+            [lease, ...ask.map((w) => w.holder)],
+          )) as [number, number];
+          granted = Number(r[0]);
+          until = Number(r[1]);
         } catch (err) {
           deps.log.warn({ err: String(err) }, "slot acquire failed; retrying");
         }
-        for (const w of waiters.splice(0, granted)) w.resolve();
-        if (granted < ask.length) await new Promise((r) => setTimeout(r, POLL_MS));
+        for (const w of waiters.splice(0, granted)) w.resolve(until);
+        if (granted < ask.length) await nap();
       }
     } finally {
       pumping = false;
@@ -52,16 +68,22 @@ export function createSlotPool(deps: Deps, settings: SettingsWatcher) {
   }
 
   return {
-    /** Resolves once `holder` holds a slot. */
-    acquire(holder: string): Promise<void> {
+    /** Resolves once `holder` holds a slot, with the lease's expiry (ms, Redis clock). */
+    acquire(holder: string): Promise<number> {
       if (closed) return Promise.reject(new Error("slot pool closed"));
-      return new Promise<void>((resolve, reject) => {
+      return new Promise<number>((resolve, reject) => {
         waiters.push({ holder, resolve, reject });
         void pump();
       });
     },
+    /** Frees `holder`'s slot; this process's next waiter asks for it at once. */
     async release(holder: string): Promise<void> {
       await deps.redis.zrem(deps.keys.slots, holder);
+      wake?.();
+    },
+    /** For callers that freed a slot themselves (sent with another command). */
+    freed() {
+      wake?.();
     },
     waiting: () => waiters.length,
     close() {

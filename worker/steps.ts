@@ -45,27 +45,48 @@ const WORKER_ID = `${hostname()}:${process.pid}`;
 // reclaimed from a worker that died, never from one still waiting on a payment.
 export const LEASE_GRACE_MS = 1000;
 
+// A payment may start up to this much shorter than its timeout (its slot was granted
+// a moment ago with a lease for a whole timeout) before the lease is stretched first.
+const SHORTFALL_MS = 50;
+
 // The slot semaphore is global and a ticket's keys are its sale's, so in a Redis
-// Cluster they live in different slots and no one script may touch both. A lease is
-// stretched before a payment starts and freed only after the ticket has moved on, so
-// the split never lets more payments run than slots.
-export async function startPayment(deps: Deps, k: TicketKeys, timeoutMs: number, holder: string) {
+// Cluster they live in different slots and no one script may touch both. A payment's
+// deadline never passes its lease (minus the grace), and the slot is freed only after
+// the ticket has moved on, so the split never lets more payments run than slots.
+export async function startPayment(
+  deps: Deps,
+  k: TicketKeys,
+  timeoutMs: number,
+  holder: string,
+  leaseUntil = 0,
+): Promise<string[]> {
+  const start = (until: number, shortfall: number) =>
+    deps.redis.run(
+      "startPayment",
+      [k.ticket],
+      [timeoutMs, holder, WORKER_ID, k.events, k.seq, until, LEASE_GRACE_MS, shortfall],
+    ) as Promise<string[]>;
+  // Fresh from acquire-slots, the lease already covers the payment: one round trip, not two.
+  const first = leaseUntil > 0 ? await start(leaseUntil, SHORTFALL_MS) : ["extend"];
+  if (first[0] !== "extend") return first;
   const lease = (await deps.redis.run(
     "extendLease",
     [deps.keys.slots],
     [timeoutMs, holder, LEASE_GRACE_MS],
   )) as string[];
   if (lease[0] !== "leased") return lease;
-  return (await deps.redis.run(
-    "startPayment",
-    [k.ticket],
-    [lease[1] ?? 0, holder, WORKER_ID, k.events, k.seq],
-  )) as string[];
+  // Just stretched: whatever the round trip took comes off this payment's time, never off the lease.
+  return start(Number(lease[1]) + LEASE_GRACE_MS, Number.MAX_SAFE_INTEGER);
 }
 
 export async function markPaid(deps: Deps, k: TicketKeys, holder: string): Promise<string[]> {
-  const out = (await deps.redis.run("markPaid", [k.ticket], [])) as string[];
-  await deps.redis.zrem(deps.keys.slots, holder);
+  // Sent together, one round trip: on one Redis they run in this order. In a cluster
+  // they may cross, which is harmless: the payment has ended (the simulator counted
+  // it out), and no attempt ever pays a ticket twice.
+  const [out] = await Promise.all([
+    deps.redis.run("markPaid", [k.ticket], []) as Promise<string[]>,
+    deps.redis.zrem(deps.keys.slots, holder),
+  ]);
   return out;
 }
 

@@ -2,7 +2,8 @@
 -- lease expiry, so a crashed worker's slot comes back when its lease runs out.
 -- KEYS[1] slot semaphore ZSET   KEYS[2] payment settings hash (field 'slots')
 -- ARGV[1] lease (ms)   ARGV[2..] holder ids, in the order they asked
--- Returns how many of the holders, from the first, were granted a slot.
+-- Returns {granted, lease expiry (ms)}: how many of the holders, from the first, were
+-- granted a slot, and until when (start-payment.lua needs no second call when it is soon).
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -15,4 +16,4 @@ for i = 2, #ARGV do
   redis.call('ZADD', KEYS[1], expiry, ARGV[i])
   granted = granted + 1
 end
-return granted
+return {granted, expiry}
