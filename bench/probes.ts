@@ -114,7 +114,7 @@ export async function quiesce(sys: System, ms = 30_000): Promise<boolean> {
 // Linux reports process CPU time in clock ticks of 1/100 s (USER_HZ).
 const TICKS_PER_S = 100;
 
-function cpuOfPid(pid: number): number {
+export function cpuOfPid(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Fields after the command name, which may contain spaces, closed by the last ')'.

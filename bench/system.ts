@@ -166,14 +166,16 @@ export async function startSystem(
    * are handed back) or starts more and waits until each holds its Redis connections.
    * The processes stay in `procs`, the same array the bench reads CPU from.
    */
+  let started = workers;
   async function setWorkers(n: number) {
     const running = procs.filter((p) => p.name.startsWith("worker"));
     for (const p of running.slice(n).reverse()) {
       await p.stop();
       procs.splice(procs.indexOf(p), 1);
     }
+    // A new name for every process: CPU is accounted by name, and a restarted worker starts from zero.
     for (let i = running.length; i < n; i++)
-      procs.push(startProc(`worker${i}`, "worker/main.ts", env, nodeArgs, opts.root ?? root));
+      procs.push(startProc(`worker${started++}`, "worker/main.ts", env, nodeArgs, opts.root ?? root));
     await until(
       "workers",
       procs,

@@ -1,7 +1,7 @@
 import { createSale } from "../../loadtest/api.js";
 import { runLoad } from "../../loadtest/run.js";
 import { sleep } from "../../shared/time.js";
-import { jobsQueued, stockOf } from "../probes.js";
+import { cpuOfPid, info, jobsQueued, stockOf } from "../probes.js";
 import type { System } from "../system.js";
 import { type RunResult, type Scenario, violationsOf } from "../target.js";
 
@@ -36,6 +36,8 @@ export const scale: Scenario = {
       for (const n of COUNTS) {
         const r = await backlogWith(sys, t, o.scaleBacklog, n);
         figures[`workers_${n}_per_s`] = r.perS;
+        figures[`workers_${n}_cpu_ms_per_purchase`] = r.workerCpuMs;
+        figures[`workers_${n}_redis_cpu_ms_per_purchase`] = r.redisCpuMs;
         violations.push(...r.violations.map((v) => `${n} workers: ${v}`));
         reports.push(r.report);
       }
@@ -61,6 +63,9 @@ async function backlogWith(sys: System, t: Parameters<Scenario["run"]>[0], backl
     durationS: 3600,
   });
   const timeline: [number, number][] = [];
+  let redisBefore = 0;
+  let workerCpu = 0;
+  let redisCpu = 0;
   const report = await runLoad(
     {
       url: t.url,
@@ -84,6 +89,7 @@ async function backlogWith(sys: System, t: Parameters<Scenario["run"]>[0], backl
     },
     {
       async afterCrowd() {
+        redisBefore = cpuOfPid(await info(sys, "server", "process_id"));
         const start = performance.now();
         await sys.setWorkers(n);
         const deadline = start + SELL_TIMEOUT_MS;
@@ -97,6 +103,11 @@ async function backlogWith(sys: System, t: Parameters<Scenario["run"]>[0], backl
           previous = sold;
           await sleep(SAMPLE_MS);
         }
+        // The workers were started for this backlog: all their CPU went to it (start-up included).
+        workerCpu = sys.procs
+          .filter((p) => p.name.startsWith("worker"))
+          .reduce((s, p) => s + cpuOfPid(p.child.pid ?? 0), 0);
+        redisCpu = cpuOfPid(await info(sys, "server", "process_id")) - redisBefore;
       },
     },
   );
@@ -106,5 +117,12 @@ async function backlogWith(sys: System, t: Parameters<Scenario["run"]>[0], backl
   const t1 = at(TO);
   const perS =
     t0 !== null && t1 !== null && t1 > t0 ? Math.round(((TO - FROM) * last * 1000) / (t1 - t0)) : null;
-  return { perS, violations: violationsOf(report), report };
+  const perPurchase = (cpuS: number) => (last > 0 ? Math.round((cpuS * 1e6) / last) / 1000 : null);
+  return {
+    perS,
+    workerCpuMs: perPurchase(workerCpu),
+    redisCpuMs: perPurchase(redisCpu),
+    violations: violationsOf(report),
+    report,
+  };
 }
