@@ -1,10 +1,21 @@
-import { createServer, type IncomingMessage, type ServerOptions, type ServerResponse } from "node:http";
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerOptions,
+  type ServerResponse,
+} from "node:http";
 import { getRequestListener, RequestError } from "@hono/node-server";
 
 // Requests refused before Hono sees them would otherwise leave with a bare 400
 // and no body: Node's own check for a Host header, and @hono/node-server's for a
 // URL it cannot build ("GET *", a bad Host, a backslash in the path). Here they
 // get the contract's error body like every other refusal.
+
+// Connections waiting to be accepted. A crowd that connects in the same instant overflows
+// Node's default of 511, and each dropped SYN costs its client a 1 s, 3 s, 7 s retry; the
+// kernel caps this at net.core.somaxconn (4096 on current Linux).
+const LISTEN_BACKLOG = 4096;
 
 const errorBody = (message: string) => JSON.stringify({ error: { code: "invalid_request", message } });
 
@@ -49,14 +60,20 @@ export function contractServer(
     },
   });
   // serve() calls it as createServer(serverOptions, its own listener): ours replaces that listener.
-  const make = (options: ServerOptions) =>
+  const make = (options: ServerOptions) => {
     // Node's Host check answers without a body: ours answers the same 400 with one.
-    createServer({ ...options, requireHostHeader: false }, (req, res) => {
+    const server = createServer({ ...options, requireHostHeader: false }, (req, res) => {
       const hosts = hostHeaders(req);
       // HTTP/1.1 requires exactly one Host (RFC 9112 §3.2); two is a smuggling attempt.
       if (hosts > 1 || (hosts === 0 && req.httpVersion === "1.1"))
         return refuse(res, hosts ? "more than one Host header" : "a Host header is required");
       void listener(req, res);
     });
+    // serve() listens as listen(port, hostname, callback), with Node's default queue of 511.
+    const listen = server.listen.bind(server) as (...args: unknown[]) => Server;
+    server.listen = ((port: number, host: string, cb: () => void) =>
+      listen(port, host, LISTEN_BACKLOG, cb)) as Server["listen"];
+    return server;
+  };
   return make as unknown as typeof createServer;
 }

@@ -31,6 +31,11 @@ export class AppError extends Error {
     /** Seconds a client should wait before retrying, for 429 and 503. */
     readonly retryAfter?: number,
   ) {
+    // An AppError is an answer to a client, not a bug: its stack is never read, and
+    // capturing one for every refusal in a flood costs more than the refusal itself.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
   }
 }
