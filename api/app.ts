@@ -19,6 +19,7 @@ import { docsRoutes } from "./routes/docs.js";
 import { healthRoutes } from "./routes/health.js";
 import { itemRoutes } from "./routes/items.js";
 import { metricsRoutes } from "./routes/metrics.js";
+import { purchaseRoutes } from "./routes/purchase.js";
 import { saleRoutes } from "./routes/sales.js";
 import { statsRoutes } from "./routes/stats.js";
 import { ticketEventRoutes } from "./routes/ticket-events.js";
@@ -70,6 +71,7 @@ export function createApp(ctx: ApiCtx) {
   app.use(metrics.middleware);
 
   app.route("/", checkoutRoutes(ctx));
+  app.route("/", purchaseRoutes(ctx));
   app.route("/", ticketRoutes(ctx));
   app.route("/", ticketEventRoutes(ctx));
   app.route("/", saleRoutes(ctx));

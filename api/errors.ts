@@ -14,6 +14,7 @@ export const STATUS = {
   item_not_found: 404,
   sale_not_found: 404,
   ticket_not_found: 404,
+  code_not_found: 404,
   method_not_allowed: 405,
   sale_not_active: 409,
   sold_out: 409,

@@ -21,6 +21,10 @@ import type { ApiCtx } from "./context.js";
 import { onClientError } from "./errors.js";
 import { contractServer } from "./http-server.js";
 
+// How long a stopping API lets requests in flight finish, within shared/process.ts's stop timeout.
+const DRAIN_MS = 8000;
+const IDLE_CLOSE_MS = 50;
+
 /** Serves the HTTP API on `port` (0 picks a free one) until `close`. */
 export async function startApi(deps: Deps, port = deps.cfg.PORT) {
   await initSettings(deps);
@@ -68,8 +72,15 @@ export async function startApi(deps: Deps, port = deps.cfg.PORT) {
       // Stop taking requests, let those in flight finish, then flush what is buffered.
       // Long polls and event streams would hold the server open: they answer now.
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      // server.close() only closes the connections idle at that moment, so a kept-alive
+      // client that keeps sending would hold a stopping API open: close each connection
+      // as soon as its request is answered, and cut off any request still running after DRAIN_MS.
+      const idle = setInterval(() => http.closeIdleConnections(), IDLE_CLOSE_MS);
+      const cutOff = setTimeout(() => http.closeAllConnections(), DRAIN_MS);
       await ctx.events.close();
       await stopped;
+      clearInterval(idle);
+      clearTimeout(cutOff);
       await ctx.enqueuer.drain();
       await ctx.attempts.drain();
       await ctx.counters.close();

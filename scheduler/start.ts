@@ -9,6 +9,8 @@ import { tickCalendar } from "./calendar.js";
 const SCHEDULER_ID = "sale-calendar";
 // Each minute at second 0, UTC.
 const EVERY_MINUTE = "0 * * * * *";
+// How often the job scheduler is checked for: a Redis that restarted empty lost it.
+const ENSURE_MS = 5000;
 
 /** Runs the sale calendar: a BullMQ job scheduler ticks every minute; this process handles the ticks. */
 export async function startScheduler(deps: Deps) {
@@ -18,7 +20,19 @@ export async function startScheduler(deps: Deps) {
   });
   const opts = calendarQueueOptions(deps.keys);
   const queue = new Queue(CALENDAR_QUEUE, { connection, ...opts });
-  await queue.upsertJobScheduler(SCHEDULER_ID, { pattern: EVERY_MINUTE, tz: "UTC" }, { name: "tick" });
+  const upsert = () =>
+    queue.upsertJobScheduler(SCHEDULER_ID, { pattern: EVERY_MINUTE, tz: "UTC" }, { name: "tick" });
+  await upsert();
+  const ensure = setInterval(async () => {
+    try {
+      if (await queue.getJobScheduler(SCHEDULER_ID)) return;
+      await upsert();
+      deps.log.warn("the calendar's job scheduler was gone (Redis emptied?): registered it again");
+    } catch (err) {
+      deps.log.debug({ err: String(err) }, "could not check the calendar's job scheduler");
+    }
+  }, ENSURE_MS);
+  ensure.unref();
   const worker = new Worker(
     CALENDAR_QUEUE,
     async () => {
@@ -34,6 +48,7 @@ export async function startScheduler(deps: Deps) {
   deps.log.info(first, "scheduler ready");
   return {
     async close() {
+      clearInterval(ensure);
       await worker.close();
       await queue.close();
       await connection.quit().catch(() => {});

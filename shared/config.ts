@@ -54,6 +54,13 @@ const schema = z
     // How long before the top of the hour the scheduler creates and loads the next sale.
     SALE_LEAD_S: int(0, 3300).default(300),
     SCHEDULER_HOURLY: bool.default(true),
+    // Checkouts this many seconds before a sale opens wait in a room that is shuffled at the
+    // opening, so arriving a millisecond earlier gives no edge; 0 turns the room off.
+    FAIR_START_WINDOW_S: int(0, 3600).default(30),
+    // How sales sell unless created otherwise: 'direct' pays at once, 'two_step' holds the
+    // unit behind a checkout code for HOLD_S seconds until POST /purchase (the contest's API).
+    CHECKOUT_MODE: oneOf(["direct", "two_step"]).default("direct"),
+    HOLD_S: int(1, 3600).default(30),
 
     PAYMENT_SLOTS: int(1, 100_000).default(200),
     PAYMENT_TIMEOUT_MS: int(1, 600_000).default(3000),

@@ -22,8 +22,13 @@ const hostOf = (url: string) => {
 };
 
 /** Connects to Redis and PostgreSQL; a store that cannot be reached is a StartupError with one line. */
-export async function createDeps(cfg: Config, name: string, log?: Logger): Promise<Deps> {
-  const redis = createRedis(cfg, { name: `${cfg.REDIS_PREFIX}:${name}` });
+export async function createDeps(
+  cfg: Config,
+  name: string,
+  log?: Logger,
+  opts: { failFast?: boolean } = {},
+): Promise<Deps> {
+  const redis = createRedis(cfg, { name: `${cfg.REDIS_PREFIX}:${name}`, failFast: opts.failFast });
   try {
     await waitForRedis(redis, 2000);
   } catch {

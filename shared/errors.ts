@@ -8,6 +8,7 @@ export const ERROR_CODES = [
   "item_not_found",
   "sale_not_found",
   "ticket_not_found",
+  "code_not_found",
   "method_not_allowed",
   "sale_not_active",
   "sold_out",

@@ -26,6 +26,15 @@ export function makeKeys(prefix: string) {
     counters: `${global}:counters`,
     /** STRING: held by the one worker sweeping for orphaned tickets. */
     sweepLock: `${global}:sweep:lock`,
+    /** ZSET saleId -> starts_at (ms): sales created to open later, whose fair-start room may need opening. */
+    rooms: `${global}:rooms`,
+    /**
+     * STRING: this Redis's epoch, set once its state has been built. Missing means
+     * Redis lost its data (restarted empty): shared/recovery rebuilds it from PostgreSQL.
+     */
+    epoch: `${global}:epoch`,
+    /** STRING: held by the one process rebuilding an emptied Redis. */
+    rebuildLock: `${global}:rebuild:lock`,
     /**
      * HASH: a token bucket of the checkout rate limit, per user or per client
      * address. One hash tag for all, so the one script that takes from a user's
@@ -58,6 +67,8 @@ export function makeKeys(prefix: string) {
     /** HASH per ticket. */
     ticket: (saleId: string, seq: string) => `${sale(saleId)}:t:${seq}`,
     ticketPrefix: (saleId: string) => `${sale(saleId)}:t:`,
+    /** STRING: held by the one process loading this sale from PostgreSQL. */
+    loadLock: (saleId: string) => `${sale(saleId)}:loading`,
     /** STRING: the lowest ticket seq of the sale that may still need sweeping. */
     sweepCursor: (saleId: string) => `${sale(saleId)}:sweep`,
     /**
@@ -67,6 +78,20 @@ export function makeKeys(prefix: string) {
     events: (saleId: string) => `${sale(saleId)}:events`,
     /** PSUBSCRIBE pattern matching every sale's events channel. */
     eventsPattern: `${prefix}:{s*}:events`,
+    /**
+     * HASH: how the sale sells, kept apart from the sale hash so it is written before the
+     * sale is published: cm ('two_step', absent = direct), hold (ms a code is held), and
+     * fs, the fair-start room ('room' filling, 'draining' being queued, 'open' done).
+     */
+    saleMode: (saleId: string) => `${sale(saleId)}:x`,
+    /** LIST "seq:item:user": tickets accepted into the fair-start room, in arrival order. */
+    room: (saleId: string) => `${sale(saleId)}:room`,
+    /** LIST "seq:item:user": the room in the order its opener drew, handed to open-room.lua. */
+    roomDraw: (saleId: string) => `${sale(saleId)}:rd`,
+    /** LIST "seq:item:user": the shuffled room, then later tickets, waiting to be queued in this order. */
+    roomOut: (saleId: string) => `${sale(saleId)}:rq`,
+    /** STRING: held by the one worker opening (shuffling and queueing) the room. */
+    roomLock: (saleId: string) => `${sale(saleId)}:rl`,
     /** STRING per Idempotency-Key: the ticket it created. */
     idempotency: (saleId: string, key: string) => `${sale(saleId)}:k:${key}`,
   };

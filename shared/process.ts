@@ -5,6 +5,7 @@ import { loadConfig } from "./config.js";
 import { runMigrations } from "./db/migrate.js";
 import { closeDeps, createDeps, type Deps, StartupError } from "./deps.js";
 import { createLogger } from "./logger.js";
+import { watchRedis } from "./recovery/watch.js";
 
 // How long a process may take to stop after SIGTERM before it exits anyway.
 const STOP_TIMEOUT_MS = 15_000;
@@ -13,7 +14,11 @@ const STOP_TIMEOUT_MS = 15_000;
  * The frame every process runs in: read the config, reach the stores (one clear
  * line if one is down), migrate, start, and stop cleanly on SIGTERM or SIGINT.
  */
-export function runProcess(name: string, start: (deps: Deps) => Promise<() => Promise<void>>): void {
+export function runProcess(
+  name: string,
+  start: (deps: Deps) => Promise<() => Promise<void>>,
+  opts: { failFast?: boolean } = {},
+): void {
   const cfg = loadConfig();
   const log = createLogger(name, cfg);
   let stop: (() => Promise<void>) | null = null;
@@ -39,16 +44,22 @@ export function runProcess(name: string, start: (deps: Deps) => Promise<() => Pr
   const main = async () => {
     let deps: Deps;
     try {
-      deps = await createDeps(cfg, name, log);
+      deps = await createDeps(cfg, name, log, opts);
       await runMigrations(cfg.DATABASE_URL);
     } catch (err) {
       const msg = err instanceof StartupError ? err.message : `${name}: cannot start: ${String(err)}`;
       process.stderr.write(`${msg}\n`);
       process.exit(1);
     }
+    // Every process watches for a Redis that lost its data, and the first to see it
+    // rebuilds it from PostgreSQL (shared/recovery); a Redis found empty at start is
+    // rebuilt before this process takes work.
+    const watcher = watchRedis(deps);
+    await watcher.ready;
     const stopApp = await start(deps);
     startHeartbeat(name);
     stop = async () => {
+      await watcher.stop();
       await stopApp();
       await closeDeps(deps);
     };

@@ -4,19 +4,23 @@ import { Cluster, Redis, type RedisOptions } from "ioredis";
 // Lua scripts live in shared/lua/*.lua, each loaded once per connection with
 // defineCommand (EVALSHA, falling back to EVAL after a Redis restart).
 const SCRIPTS = {
-  admit: 6,
-  reserve: 7,
+  admit: 9,
+  reserve: 8,
   extendLease: 1,
   startPayment: 1,
   markPaid: 1,
-  release: 7,
+  release: 8,
   finalize: 6,
   acquireSlots: 2,
   paymentStart: 2,
   adjustStock: 6,
   loadItems: -1,
   loadSale: 1,
+  readmit: 2,
   rateLimit: -1,
+  purchase: 1,
+  openRoom: 5,
+  takeRoom: 2,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -43,13 +47,24 @@ export interface RedisClientOptions {
   /** BullMQ workers need blocking commands to wait forever: null retries per request. */
   forWorker?: boolean;
   name?: string;
+  /**
+   * Fail a command at once while Redis is unreachable instead of queueing it until
+   * a reconnect: the API answers 503 unavailable at once rather than hang.
+   */
+  failFast?: boolean;
 }
 
 export function createRedis(target: RedisTarget, opts: RedisClientOptions = {}): AppRedis {
+  // A cluster discovers its nodes with commands of its own before it is ready, so it
+  // keeps ioredis's queueing (a known limit: its clients wait for a reconnect).
+  const failFast = opts.failFast === true && (typeof target === "string" || !target.REDIS_CLUSTER_NODES);
   const options: RedisOptions = {
     connectionName: opts.name,
-    maxRetriesPerRequest: opts.forWorker ? null : 3,
+    // Fail fast: a command caught in flight when the connection drops fails at the
+    // first reconnect attempt instead of after three.
+    maxRetriesPerRequest: opts.forWorker ? null : failFast ? 0 : 3,
     enableAutoPipelining: !opts.forWorker,
+    enableOfflineQueue: !failFast,
     // Keep reconnecting with a short, bounded delay; callers see errors, not hangs.
     retryStrategy: (times) => Math.min(times * 100, 2000),
     lazyConnect: false,

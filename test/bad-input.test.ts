@@ -120,6 +120,9 @@ describe("POST /checkout, query form", () => {
         headers: { "idempotency-key": "k".repeat(129) },
       }),
       post("a latin-1 Idempotency-Key", "?user_id=u1&id=A1", { headers: { "idempotency-key": "clé" } }),
+      post("a negative wait", "?user_id=u1&id=A1&wait=-1"),
+      post("a wait over 30000", "?user_id=u1&id=A1&wait=30001"),
+      post("a wait that is not a number", "?user_id=u1&id=A1&wait=soon"),
       as(404, "item_not_found", post("an unknown item", "?user_id=u1&id=nope")),
       as(404, "item_not_found", post("an unknown 64-character item", `?user_id=u1&id=${"y".repeat(64)}`)),
     ]),
@@ -160,6 +163,11 @@ describe("POST /checkout, JSON body", () => {
         },
       ),
       raw("a __proto__ key", '{"user_id":"u1","item_id":"A1","__proto__":{"admin":true}}'),
+      bad("a valid body and a fractional wait", {
+        method: "POST",
+        path: "/checkout?wait=1.5",
+        json: { user_id: "u1", item_id: "A1" },
+      }),
       ...MALFORMED.map((body) => raw(`malformed JSON ${body}`, body)),
       as(415, "unsupported_media_type", raw("text/plain", '{"user_id":"u1","item_id":"A1"}', {})),
       as(
@@ -174,6 +182,40 @@ describe("POST /checkout, JSON body", () => {
       ),
       as(404, "item_not_found", post("an unknown item", { user_id: "u1", item_id: "nope" })),
       as(404, "item_not_found", post("an unknown numeric item", { user_id: 7, item_id: 1001 })),
+    ]),
+  )("%s", async (_, c) => {
+    await refused(c);
+  });
+});
+
+describe("POST /purchase", () => {
+  const query = (what: string, q: string) => bad(what, { method: "POST", path: `/purchase${q}` });
+  const body = (what: string, json: unknown) => bad(what, { method: "POST", path: "/purchase", json });
+  const unknown = (c: Bad) => as(404, "code_not_found", c);
+  it.each(
+    named([
+      query("no code", ""),
+      query("an empty code", "?code="),
+      query("a 201-character code", `?code=${"c".repeat(201)}`),
+      body("an empty object", {}),
+      body("a numeric code", { code: 5 }),
+      body("a null code", { code: null }),
+      body("an unknown field", { code: "x", user_id: "u1" }),
+      body("an array body", [{ code: "x" }]),
+      ...MALFORMED.map((b) =>
+        bad(`malformed JSON ${b}`, { method: "POST", path: "/purchase", body: b, headers: JSON_TYPE }),
+      ),
+      as(
+        415,
+        "unsupported_media_type",
+        bad("text/plain", { method: "POST", path: "/purchase", body: '{"code":"x"}' }),
+      ),
+      unknown(query("a code for no ticket", "?code={sale}-1.AAAAAAAAAAAAAAAAAAAAAA")),
+      unknown(query("a code of another sale", "?code=987654-1.AAAAAAAAAAAAAAAAAAAAAA")),
+      unknown(query("a code with a short secret", "?code={sale}-1.AAAA")),
+      unknown(query("a ticket id alone", "?code={sale}-1")),
+      unknown(body("a code in the body for no ticket", { code: "1-1.AAAAAAAAAAAAAAAAAAAAAA" })),
+      ...ODD.map(([name, v]) => unknown(query(`${name} as the code`, `?code=${enc(v)}`))),
     ]),
   )("%s", async (_, c) => {
     await refused(c);
@@ -337,6 +379,11 @@ describe("POST /admin/sales", () => {
       post("duration_s over a week", { items: 2, duration_s: 7 * 24 * 3600 + 1 }),
       post('duration_s: "60"', { items: 2, duration_s: "60" }),
       post("user_limit: 0", { items: 2, user_limit: 0 }),
+      post("starts_in_s: -1", { items: 2, starts_in_s: -1 }),
+      post("starts_in_s: 1.5", { items: 2, starts_in_s: 1.5 }),
+      post("an unknown checkout_mode", { items: 2, checkout_mode: "three_step" }),
+      post("hold_s: 0", { items: 2, checkout_mode: "two_step", hold_s: 0 }),
+      post("hold_s over an hour", { items: 2, hold_s: 3601 }),
       post("an unknown field", { items: 2, starts_at: "2030-01-01T00:00:00Z" }),
       ...MALFORMED.map((body) =>
         bad(`malformed JSON ${body}`, {
@@ -455,6 +502,7 @@ describe("unknown routes and wrong methods", () => {
       wrongMethod("GET", "/checkout", "POST"),
       wrongMethod("PUT", "/checkout", "POST"),
       wrongMethod("DELETE", "/checkout", "POST"),
+      wrongMethod("GET", "/purchase", "POST"),
       wrongMethod("POST", "/tickets/{sale}-1", "GET"),
       wrongMethod("DELETE", "/items/A1", "GET"),
       wrongMethod("POST", "/sales/current", "GET"),

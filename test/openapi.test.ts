@@ -179,6 +179,24 @@ describe("answers match the document", () => {
     expect(bought.body).toMatchObject({ purchases: [{ ticket_id: ticketId, item_id: "B2" }] });
   });
 
+  it("for a two_step sale: checkout waits for the code, purchase pays with it", async () => {
+    const sale = await check("POST /admin/sales", "/admin/sales", {
+      ...admin,
+      json: { items: [{ item_id: "T3", stock: 1 }], checkout_mode: "two_step", hold_s: 30, starts_in_s: 0 },
+    });
+    expect(sale.status).toBe(201);
+    const held = await check("POST /checkout", "/checkout?user_id=t1&id=T3&wait=5000", {});
+    expect(held.body).toMatchObject({ status: "reserved", code: expect.any(String) });
+    const { code, ticket_id } = held.body as { code: string; ticket_id: string };
+    const paid = await check("POST /purchase", `/purchase?code=${code}`, {});
+    expect(paid.body).toMatchObject({ ticket_id, code });
+    expect((await check("POST /purchase", "/purchase", { json: { code } })).status).toBe(202);
+    let ticket = await check("GET /tickets/{ticket_id}", `/tickets/${ticket_id}?wait=5000`);
+    while ((ticket.body as { status: string }).status !== "purchased")
+      ticket = await check("GET /tickets/{ticket_id}", `/tickets/${ticket_id}?wait=5000`);
+    expect(ticket.body).toMatchObject({ code, expires_at: expect.any(String) });
+  });
+
   it("for operators and admins", async () => {
     expect((await check("GET /health", "/health")).status).toBe(200);
     expect((await check("GET /stats", "/stats")).status).toBe(200);
@@ -216,6 +234,11 @@ describe("answers match the document", () => {
       ["POST /checkout", "/checkout?user_id=u1&id=nope", {}, 404],
       ["POST /checkout", "/checkout?user_id=u2&id=B2", {}, 409], // sold out
       ["POST /checkout", "/checkout?user_id=7&id=A1", {}, 429], // user_limit 1, and user 7 holds one
+      ["POST /checkout", "/checkout?user_id=u1&id=A1&wait=30001", {}, 400],
+      ["POST /purchase", "/purchase", {}, 400],
+      ["POST /purchase", "/purchase?code=1-1.AAAAAAAAAAAAAAAAAAAAAA", {}, 404],
+      ["POST /purchase", "/purchase", { json: { code: "nope" } }, 404],
+      ["POST /purchase", "/purchase", { body: "code=x", headers: { "content-type": "text/plain" } }, 415],
       ["GET /tickets/{ticket_id}", "/tickets/1-999999", {}, 404],
       ["GET /tickets/{ticket_id}", "/tickets/1-1?wait=-1", {}, 400],
       ["GET /tickets/{ticket_id}/events", "/tickets/1-999999/events", {}, 404],

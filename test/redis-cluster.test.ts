@@ -72,4 +72,35 @@ describe.skipIf(skip)("redis cluster", () => {
     expect(heard.every((n) => n > 0)).toBe(true);
     for (const s of subs) s.disconnect();
   }, 180_000);
+
+  it("a two_step sale opening with a fair-start room: shuffled, held, paid or expired, in one slot each", async () => {
+    if (!env) throw new Error("no environment");
+    const e = env;
+    await e.setPayments({ failure_rate: 0, hang_rate: 0 });
+    const saleId = await e.createSale({
+      items: [{ item_id: "Z", stock: 3 }],
+      starts_in_s: 2,
+      checkout_mode: "two_step",
+      hold_s: 1,
+    });
+    const outcomes = await crowd(10, 10, async (i) => {
+      const r = await e.json<{ ticket_id: string; position: number | null }>(`/checkout?user_id=z${i}&id=Z`, {
+        method: "POST",
+      });
+      expect(r.body.position).toBeNull();
+      for (;;) {
+        const t = (
+          await e.json<{ status: string; code?: string | null }>(`/tickets/${r.body.ticket_id}?wait=3000`)
+        ).body;
+        if (["purchased", "rejected", "failed"].includes(t.status)) return t.status;
+        // Every other shopper pays for its hold; the rest let it expire.
+        if (t.code && i % 2 === 0) await e.request(`/purchase?code=${t.code}`, { method: "POST" });
+      }
+    });
+    expect(countBy(outcomes, String).purchased).toBe(3);
+    await waitForRest(e.deps, saleId, 60_000);
+    const report = await checkInvariants(e.deps, saleId);
+    expect(report.violations).toEqual([]);
+    expect(report.sold).toBe(3);
+  }, 120_000);
 });

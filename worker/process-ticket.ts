@@ -37,8 +37,9 @@ export async function processTicket(ctx: WorkerCtx, job: Job, token?: string): P
   if (!parsed.success) throw new UnrecoverableError(`bad checkout job: ${parsed.error.message}`);
   const data = parsed.data;
   const k = step.ticketKeys(ctx.deps, data);
-  const [state, reason] = await step.reserve(ctx.deps, k);
+  const [state, reason, expiresAt, confirmed] = await step.reserve(ctx.deps, k);
   if (state === "reserved") return pay(ctx, job, token, data, k);
+  if (state === "held") return hold(ctx, job, token, data, k, Number(expiresAt), confirmed === "1");
   if (state === "rejected") ctx.counters.inc("tickets_total", { status: "rejected", reason: String(reason) });
   if (state === "waiting") return waitForUnit(ctx, job, token, k);
   if (state === "paying") return resumePaying(ctx, job, token, data, k);
@@ -50,6 +51,48 @@ async function waitForUnit(ctx: WorkerCtx, job: Job, token: string | undefined, 
   await job.moveToDelayed(Date.now() + ctx.deps.cfg.WAIT_RECHECK_MS, token);
   // A unit handed over between the reserve and the move above could not wake this job; look again.
   if ((await ctx.deps.redis.hget(k.ticket, "st")) !== "queued") await job.promote().catch(() => {});
+  throw new DelayedError();
+}
+
+// A hold's job wakes this long after its expiry, so the expiry has surely passed in Redis too.
+const EXPIRY_GRACE_MS = 10;
+
+/**
+ * A two_step sale's unit held behind a checkout code: pay once POST /purchase confirmed
+ * it, sleep until the hold expires (the purchase wakes the job sooner), or end it at
+ * its expiry and hand the unit to the earliest waiting ticket.
+ */
+async function hold(
+  ctx: WorkerCtx,
+  job: Job,
+  token: string | undefined,
+  data: TicketJob,
+  k: step.TicketKeys,
+  expiresAt: number,
+  confirmed: boolean,
+) {
+  if (confirmed) return pay(ctx, job, token, data, k);
+  if (expiresAt > Date.now()) return sleepUntil(ctx, job, token, k, expiresAt + EXPIRY_GRACE_MS);
+  const [outcome, detail, at] = await step.release(ctx.deps, k, "hold_expired", "", "expire");
+  // The purchase won the race with the expiry.
+  if (outcome === "noop" && detail === "confirmed") return pay(ctx, job, token, data, k);
+  // This process's clock is ahead of Redis's.
+  if (outcome === "noop" && detail === "early")
+    return sleepUntil(ctx, job, token, k, Number(at) + EXPIRY_GRACE_MS);
+  if (outcome !== "noop") ctx.counters.inc("tickets_total", { status: "failed", reason: "hold_expired" });
+  if (outcome === "handed" && detail) await wake(ctx, ticketId(data.saleId, detail));
+}
+
+async function sleepUntil(
+  ctx: WorkerCtx,
+  job: Job,
+  token: string | undefined,
+  k: step.TicketKeys,
+  at: number,
+) {
+  await job.moveToDelayed(at, token);
+  // Confirmed between the reserve and the move above: the purchase could not wake this job.
+  if ((await ctx.deps.redis.hget(k.ticket, "cf")) === "1") await job.promote().catch(() => {});
   throw new DelayedError();
 }
 

@@ -113,13 +113,29 @@ async function settleBatch(sql: Sql, batch: Settlement[]): Promise<SettleResult[
   }
 }
 
+// A batch not settled by then fails, so its tickets' jobs retry instead of waiting on a
+// query a lost connection may never answer. Safe: settling is idempotent (a purchase
+// committed late is found by the retry), and it is far above a healthy batch's time.
+const SETTLE_TIMEOUT_MS = 20_000;
+
+function withTimeout<T>(p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("settlement timed out")), SETTLE_TIMEOUT_MS);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** Settles purchases in PostgreSQL, batching those that arrive together. */
 export function createSettler(deps: Pick<Deps, "db">) {
-  const batcher = createBatcher<Settlement, SettleResult>((batch) => settleBatch(deps.db.client, batch), {
-    max: 500,
-    waitMs: 2,
-    concurrency: 2,
-  });
+  const batcher = createBatcher<Settlement, SettleResult>(
+    (batch) => withTimeout(settleBatch(deps.db.client, batch)),
+    {
+      max: 500,
+      waitMs: 2,
+      concurrency: 2,
+    },
+  );
   return { settle: (s: Settlement) => batcher.push(s), drain: () => batcher.drain() };
 }
 

@@ -5,6 +5,7 @@ import { initSettings } from "../shared/payments/settings.js";
 import { CHECKOUT_QUEUE, checkoutQueueOptions, checkoutWorkerOptions } from "../shared/queues.js";
 import { createRedis } from "../shared/redis.js";
 import { processTicket, type WorkerCtx } from "./process-ticket.js";
+import { startRoomOpener } from "./room-opener.js";
 import { watchSettings } from "./settings-watcher.js";
 import { createSettler } from "./settle.js";
 import { createSlotPool } from "./slots.js";
@@ -36,6 +37,7 @@ export async function startWorker(deps: Deps) {
   worker.on("error", (err) => deps.log.error({ err: err.message }, "worker error"));
   await worker.waitUntilReady();
   const sweeper = startSweeper(deps, queue);
+  const rooms = startRoomOpener(deps, queue);
   deps.log.info({ concurrency: deps.cfg.WORKER_CONCURRENCY }, "worker ready");
 
   return {
@@ -44,6 +46,7 @@ export async function startWorker(deps: Deps) {
     async close() {
       settings.stop();
       await sweeper.stop();
+      await rooms.stop();
       const closing = worker.close();
       const timedOut = await Promise.race([
         closing.then(() => false),

@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { newCodeSecret } from "../shared/checkout/codes.js";
 import type { TicketJob } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
 import { parseTicketId } from "../shared/keys.js";
@@ -23,6 +24,7 @@ export function ticketKeys(deps: Deps, job: TicketJob) {
     ticket: keys.ticket(s, ref.seq),
     waitlist: keys.waitlist(s, job.itemId),
     line: keys.line(s, job.itemId),
+    mode: keys.saleMode(s),
     events: keys.events(s),
     ticketPrefix: keys.ticketPrefix(s),
   };
@@ -33,8 +35,8 @@ export type TicketKeys = ReturnType<typeof ticketKeys>;
 export async function reserve(deps: Deps, k: TicketKeys): Promise<string[]> {
   return (await deps.redis.run(
     "reserve",
-    [k.sale, k.item, k.held, k.pending, k.ticket, k.waitlist, k.line],
-    [k.seq, FINAL_TTL_S, k.events],
+    [k.sale, k.item, k.held, k.pending, k.ticket, k.waitlist, k.line, k.mode],
+    [k.seq, FINAL_TTL_S, k.events, newCodeSecret()],
   )) as string[];
 }
 
@@ -92,23 +94,25 @@ export async function markPaid(deps: Deps, k: TicketKeys, holder: string): Promi
 
 /**
  * Ends a ticket that holds a unit without a purchase. 'fail': the payment did not
- * go through; 'refuse': PostgreSQL refused this buyer. Either way the unit goes to
- * the earliest waiting ticket (returned) or back to stock. 'void': PostgreSQL
- * says the unit does not exist, so it leaves the stock.
+ * go through; 'refuse': PostgreSQL refused this buyer; 'expire': a two_step hold was
+ * not confirmed in time. Each time the unit goes to the earliest waiting ticket
+ * (returned) or back to stock. 'void': PostgreSQL says the unit does not exist, so
+ * it leaves the stock.
  */
 export async function release(
   deps: Deps,
   k: TicketKeys,
   reason: string,
   holder: string,
-  mode: "fail" | "refuse" | "void" = "fail",
+  mode: "fail" | "refuse" | "void" | "expire" = "fail",
 ): Promise<string[]> {
   const out = (await deps.redis.run(
     "release",
-    [k.sale, k.item, k.held, k.pending, k.ticket, k.waitlist, k.line],
-    [reason, k.ticketPrefix, holder, FINAL_TTL_S, mode, k.events, k.seq],
+    [k.sale, k.item, k.held, k.pending, k.ticket, k.waitlist, k.line, k.mode],
+    [reason, k.ticketPrefix, holder, FINAL_TTL_S, mode, k.events, k.seq, newCodeSecret()],
   )) as string[];
-  await deps.redis.zrem(deps.keys.slots, holder);
+  // An expired hold never took a slot.
+  if (holder) await deps.redis.zrem(deps.keys.slots, holder);
   return out;
 }
 

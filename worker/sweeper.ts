@@ -13,6 +13,8 @@ const STALE_MS = 30_000;
 const BATCH = 500;
 // Tickets looked at per sale and sweep, so one sweep stays short.
 const MAX_SCAN = 20_000;
+// How long after its opening a fair-start room is left to its opener alone.
+const ROOM_GRACE_MS = 60_000;
 
 export function startSweeper(deps: Deps, queue: Queue) {
   let timer: NodeJS.Timeout | null = null;
@@ -51,6 +53,13 @@ export async function sweep(deps: Deps, queue: Queue, now = Date.now()): Promise
 
 async function sweepSale(deps: Deps, queue: Queue, saleId: string, now: number): Promise<string[]> {
   const { redis, keys } = deps;
+  // A fair-start room's tickets have no job until its opener queues them (worker/room-opener.ts),
+  // within a second of the opening; should no opener get to it, they are swept like any other.
+  const [room, startsAt] = await Promise.all([
+    redis.hget(keys.saleMode(saleId), "fs"),
+    redis.hget(keys.sale(saleId), "sa"),
+  ]);
+  if ((room === "room" || room === "draining") && now < Number(startsAt) + ROOM_GRACE_MS) return [];
   const last = Number((await redis.hget(keys.sale(saleId), "tseq")) ?? 0);
   let cursor = Math.max(1, Number((await redis.get(keys.sweepCursor(saleId))) ?? 1));
   const revived: string[] = [];

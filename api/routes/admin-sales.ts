@@ -15,7 +15,7 @@ const route = createRoute({
   path: "/admin/sales",
   tags: ["admin"],
   security: adminSecurity,
-  summary: "Create a sale, open at once",
+  summary: "Create a sale, open at once or in `starts_in_s`",
   middleware: jsonRequired,
   request: { body: { required: true, content: { "application/json": { schema: createSaleBody } } } },
   responses: {
@@ -43,14 +43,16 @@ export function adminSaleRoutes(ctx: ApiCtx) {
     if (new Set(items.map((i) => i.itemId)).size !== items.length) {
       throw new AppError("invalid_request", "items: item_id values must be unique");
     }
-    const now = Date.now();
+    const startsAt = Date.now() + body.starts_in_s * 1000;
     const { saleId } = await createSale(ctx.deps, {
       slotKey: `adhoc:${randomUUID()}`,
       kind: "adhoc",
-      startsAt: new Date(now),
-      endsAt: new Date(now + body.duration_s * 1000),
+      startsAt: new Date(startsAt),
+      endsAt: new Date(startsAt + body.duration_s * 1000),
       userLimit: body.user_limit ?? cfg.SALE_USER_LIMIT,
       items,
+      ...(body.checkout_mode ? { checkoutMode: body.checkout_mode } : {}),
+      ...(body.hold_s ? { holdS: body.hold_s } : {}),
     });
     ctx.directory.invalidate();
     const sale = await getSale(ctx.deps, saleId);

@@ -2,12 +2,26 @@ import { createRoute, type z } from "@hono/zod-openapi";
 import { admit } from "../../shared/checkout/admit.js";
 import { takeCheckoutToken } from "../../shared/checkout/rate-limit.js";
 import { AppError } from "../../shared/errors.js";
-import { type Standing, type Stock, standing } from "../../shared/tickets/standing.js";
-import { getTicket, type TicketStatus } from "../../shared/tickets/view.js";
+import { redisRebuilding } from "../../shared/recovery/watch.js";
+import {
+  POLL_MAX_MS,
+  POLL_MIN_MS,
+  type Standing,
+  type Stock,
+  standing,
+} from "../../shared/tickets/standing.js";
+import { getTicket, type TicketStatus, type TicketView } from "../../shared/tickets/view.js";
+import { waitForCode } from "../../shared/tickets/wait.js";
 import { clientAddress } from "../client-address.js";
 import type { ApiCtx } from "../context.js";
 import { errors, json, router } from "../openapi.js";
-import { checkoutAccepted, checkoutBody, checkoutHeaders, checkoutQuery } from "../schemas/tickets.js";
+import {
+  checkoutAccepted,
+  checkoutBody,
+  checkoutHeaders,
+  checkoutQuery,
+  checkoutWait,
+} from "../schemas/tickets.js";
 import { jsonBody, parse } from "../validation.js";
 
 // Documented, not validated by the framework: the input is the query form OR a
@@ -20,7 +34,7 @@ const route = createRoute({
   tags: ["shoppers"],
   summary: "Check out an item",
   description:
-    "Either the query form `?user_id=U&id=I` with no body, or a JSON body. Answers at once with a ticket to poll.",
+    "Either the query form `?user_id=U&id=I` with no body, or a JSON body. Answers at once with a ticket to poll; with `?wait=MS`, once the ticket has its checkout code (two_step sales) or is final. Shortly before a sale opens (`FAIR_START_WINDOW_S`) the ticket waits in the fair-start room with `position` null; the room is shuffled at the opening.",
   request: {
     query: checkoutQuery,
     headers: checkoutHeaders,
@@ -60,6 +74,9 @@ export function checkoutRoutes(ctx: ApiCtx) {
             return { user_id: q.user_id as string, item_id: (q.id ?? q.item_id) as string };
           })()
         : parse(checkoutBody, body, "body");
+    // Parsed only when sent: most checkouts don't wait.
+    const rawWait = c.req.query("wait");
+    const wait = rawWait === undefined ? undefined : parse(checkoutWait, { wait: rawWait }, "query").wait;
     const { "idempotency-key": key } = parse(
       checkoutHeaders,
       { "idempotency-key": c.req.header("idempotency-key") },
@@ -85,20 +102,33 @@ export function checkoutRoutes(ctx: ApiCtx) {
       let status: TicketStatus = "queued";
       let where: Standing = standing(status, a.position, a.gap, a.lastLeft);
       let stock: Stock | null = a.stock;
-      if (a.replayed) {
-        const t = await getTicket(ctx.deps, a.ticketId);
+      // Two_step tickets carry their code, null until a unit is held; direct ones have no such fields.
+      let code: Pick<TicketView, "code" | "expires_at"> = a.twoStep ? { code: null, expires_at: null } : {};
+      if (a.defer === "room") {
+        // Nothing changes before the opening, so ask again then.
+        where.poll_after_ms = Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, a.startsAt - Date.now()));
+      }
+      if (!a.replayed) {
+        // The fair-start room's opener queues a deferred ticket (worker/room-opener.ts).
+        if (!a.defer) {
+          await ctx.enqueuer.enqueue({
+            ticketId: a.ticketId,
+            saleId: a.saleId,
+            itemId: input.item_id,
+            userId: input.user_id,
+          });
+        }
+        ctx.attempts.record({ ...base(a.saleId), ticketId: a.ticketId, outcome: "accepted" });
+        ctx.counters.inc("checkouts_total", { outcome: "accepted" });
+      }
+      if (a.replayed || wait) {
+        const t = wait
+          ? await waitForCode(ctx.deps, ctx.events, a.ticketId, wait, c.req.raw.signal)
+          : await getTicket(ctx.deps, a.ticketId);
         status = t?.status ?? "queued";
         where = t ?? standing(status, null, null, null);
         stock = t?.stock ?? null;
-      } else {
-        await ctx.enqueuer.enqueue({
-          ticketId: a.ticketId,
-          saleId: a.saleId,
-          itemId: input.item_id,
-          userId: input.user_id,
-        });
-        ctx.attempts.record({ ...base(a.saleId), ticketId: a.ticketId, outcome: "accepted" });
-        ctx.counters.inc("checkouts_total", { outcome: "accepted" });
+        if (t && "code" in t) code = { code: t.code ?? null, expires_at: t.expires_at ?? null };
       }
       const pollUrl = `/tickets/${a.ticketId}`;
       c.header("Location", pollUrl);
@@ -111,9 +141,13 @@ export function checkoutRoutes(ctx: ApiCtx) {
         poll_url: pollUrl,
         // A replayed ticket that is already final has nothing left to poll for.
         poll_after_ms: where.poll_after_ms ?? 0,
+        ...code,
       } satisfies z.output<typeof checkoutAccepted>;
       return c.json(accepted, 202);
     } catch (err) {
+      // Redis restarted empty and is being rebuilt: the item is not gone, only not back yet.
+      if (err instanceof AppError && err.code === "item_not_found" && (await redisRebuilding(ctx.deps)))
+        throw new AppError("unavailable", "the shop is being restored; try again shortly", 1);
       if (err instanceof AppError) {
         ctx.attempts.record({ ...base(null), ticketId: null, outcome: err.code });
         ctx.counters.inc("checkouts_total", { outcome: err.code });

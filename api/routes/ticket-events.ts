@@ -28,8 +28,9 @@ const route = createRoute({
   },
 });
 
-/** What a subscriber sees change: the status, or the place in line while queued. */
-const differs = (a: TicketView, b: TicketView) => a.status !== b.status || a.position !== b.position;
+/** What a subscriber sees change: the status, the place in line while queued, or a two_step code issued. */
+const differs = (a: TicketView, b: TicketView) =>
+  a.status !== b.status || a.position !== b.position || a.code !== b.code;
 
 // Statuses only move forward; a late or repeated event never sends the stream back.
 const STAGE: Record<string, number> = { queued: 0, reserved: 1, paying: 2 };

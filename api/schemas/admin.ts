@@ -33,9 +33,32 @@ export const createSaleBody = z
       .max(7 * 24 * 3600)
       .default(3600),
     user_limit: z.number().int().min(1).max(1_000_000).optional(),
+    starts_in_s: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 3600)
+      .default(0)
+      .openapi({
+        description:
+          "Seconds until the sale opens (default 0: at once). Checkouts in the last `FAIR_START_WINDOW_S` before the opening wait in the fair-start room.",
+      }),
+    checkout_mode: z.enum(["direct", "two_step"]).optional().openapi({
+      description:
+        "`direct` pays at once; `two_step` holds a reserved unit behind a checkout code for `hold_s` until `POST /purchase`. Defaults to `CHECKOUT_MODE`.",
+    }),
+    hold_s: z
+      .number()
+      .int()
+      .min(1)
+      .max(3600)
+      .optional()
+      .openapi({ description: "How long a two_step code holds its unit. Defaults to `HOLD_S`." }),
   })
   .strict()
-  .openapi("CreateSaleRequest", { description: "The sale opens at once and lasts `duration_s`." });
+  .openapi("CreateSaleRequest", {
+    description: "The sale opens in `starts_in_s` (at once by default) and lasts `duration_s`.",
+  });
 
 export const stockBody = z
   .object({

@@ -37,6 +37,13 @@ export const saleSchema = z
     user_limit: count,
     item_count: count,
     stock: stockSchema,
+    checkout_mode: z.enum(["direct", "two_step"]).openapi({
+      description:
+        "`direct` pays at once; `two_step` holds a unit behind a checkout code until `POST /purchase`.",
+    }),
+    hold_s: count
+      .nullable()
+      .openapi({ description: "How long a two_step code holds its unit; null when direct." }),
   })
   .strict()
   .openapi("Sale");

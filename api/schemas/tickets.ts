@@ -1,12 +1,21 @@
 import { z } from "@hono/zod-openapi";
 import { count, id, iso, saleIdString, stockSchema } from "./common.js";
 
+const MAX_WAIT_MS = 30_000;
+const checkoutWaitField = z.coerce.number().int().min(0).max(MAX_WAIT_MS).optional().openapi({
+  description:
+    "Hold the answer until the ticket has its checkout code (two_step sales) or is final, at most this many ms; the answer is then the ticket as it stands.",
+});
+/** Checkout's `?wait=MS`, read in both forms (query or JSON body). */
+export const checkoutWait = z.object({ wait: checkoutWaitField });
+
 /** Checkout's query form, the contest's: `?user_id=U&id=I` (or `item_id=I`). */
 export const checkoutQuery = z
   .object({
     user_id: id.optional(),
     id: id.optional().openapi({ description: "The item id." }),
     item_id: id.optional().openapi({ description: "Another name for `id`; `id` wins if both are sent." }),
+    wait: checkoutWaitField,
   })
   .superRefine((q, ctx) => {
     // Optional in the schema so the document does not demand them from a JSON-body
@@ -31,19 +40,33 @@ export const checkoutHeaders = z.object({
     }),
 });
 
+const codeField = z.string().nullable().optional().openapi({
+  description:
+    "Two_step sales only (absent otherwise): the checkout code for `POST /purchase` once a unit is held; null before.",
+  example: "1-17.x2Vb0nq1Xh2T5m0Zl3yQkA",
+});
+const expiresField = iso.nullable().optional().openapi({
+  description: "Two_step sales only: when the hold ends unless `POST /purchase` came first.",
+});
+
 export const TICKET_STATUSES = ["queued", "reserved", "paying", "purchased", "rejected", "failed"] as const;
 
 export const checkoutAccepted = z
   .object({
     ticket_id: z.string().openapi({ example: "1-17" }),
     status: z.enum(TICKET_STATUSES).openapi({ description: "`queued`, or a replayed ticket's status now." }),
-    position: count.nullable().openapi({ description: "Place in the item's line; null once out of it." }),
+    position: count.nullable().openapi({
+      description:
+        "Place in the item's line; null once out of it, or in the fair-start room until the opening.",
+    }),
     eta_ms: count.nullable().openapi({ description: "Expected ms until the ticket leaves the line." }),
     stock: stockSchema.nullable(),
     poll_url: z.string().openapi({ example: "/tickets/1-17" }),
     poll_after_ms: count.openapi({
       description: "When to poll again: short near the front, longer far back (100 ms to 10 s).",
     }),
+    code: codeField,
+    expires_at: expiresField,
   })
   .strict()
   .openapi("CheckoutAccepted");
@@ -55,7 +78,6 @@ export const ticketParams = z.object({
     .openapi({ description: "`<sale_id>-<seq>`, as returned by checkout.", example: "1-17" }),
 });
 
-const MAX_WAIT_MS = 30_000;
 export const ticketQuery = z.object({
   wait: z.coerce
     .number()
@@ -72,14 +94,14 @@ export const ticketSchema = z
     status: z.enum(TICKET_STATUSES),
     reason: z.string().nullable().openapi({
       description:
-        "Why a ticket was rejected (`sold_out`, `user_limit_reached`, `sale_not_active`) or failed (`payment_declined`, `payment_timeout`).",
+        "Why a ticket was rejected (`sold_out`, `user_limit_reached`, `sale_not_active`) or failed (`payment_declined`, `payment_timeout`, `hold_expired`).",
     }),
     user_id: z.string(),
     item_id: z.string(),
     sale_id: saleIdString,
     position: count.nullable().openapi({
       description:
-        "While queued: 1 + the tickets for the same item accepted earlier and still queued (exact when read; never less than the truth). Null otherwise.",
+        "While queued: 1 + the tickets for the same item ahead of it and still queued (exact when read; never less than the truth). Null otherwise, and in the fair-start room until it is shuffled at the opening.",
     }),
     eta_ms: count.nullable().openapi({
       description:
@@ -95,9 +117,20 @@ export const ticketSchema = z
     purchase_id: z.string().nullable(),
     created_at: iso,
     updated_at: iso,
+    code: codeField,
+    expires_at: expiresField,
   })
   .strict()
   .openapi("Ticket");
+
+/** POST /purchase: the code in the query (the contest's form) or a JSON body. */
+export const purchaseQuery = z.object({
+  code: z.string().max(200).optional().openapi({ description: "The checkout code; or send a JSON body." }),
+});
+export const purchaseBody = z
+  .object({ code: z.string().min(1).max(200) })
+  .strict()
+  .openapi("PurchaseRequest");
 
 export const ticketEvents = z.string().openapi({
   description:

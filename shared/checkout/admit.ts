@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Deps } from "../deps.js";
 import { AppError, type ErrorCode } from "../errors.js";
 import { ticketId } from "../keys.js";
-import type { SaleDirectory } from "../sales/directory.js";
+import { type SaleDirectory, saleStatus } from "../sales/directory.js";
 import { type Stock, stockOf } from "../tickets/standing.js";
 
 export interface CheckoutInput {
@@ -14,7 +14,8 @@ export interface CheckoutInput {
 export interface Admission {
   ticketId: string;
   saleId: string;
-  position: number;
+  /** Null while the ticket waits in the fair-start room (its place is drawn at the opening). */
+  position: number | null;
   createdAt: number;
   /** The item's stock and line pace (smoothed gap, last departure) at admission; null when replayed. */
   stock: Stock | null;
@@ -22,6 +23,15 @@ export interface Admission {
   lastLeft: string | null;
   /** True when an Idempotency-Key matched an earlier checkout. */
   replayed: boolean;
+  /**
+   * '' when the caller queues the ticket; 'room' when it waits in the fair-start room and
+   * 'late' when it goes behind that room: the room's opener (worker/room-opener.ts) queues both.
+   */
+  defer: "" | "room" | "late";
+  /** The sale's opening (ms). */
+  startsAt: number;
+  /** The sale sells in two steps: a checkout code, then POST /purchase. */
+  twoStep: boolean;
 }
 
 // An Idempotency-Key is remembered this long.
@@ -42,13 +52,30 @@ export async function admit(deps: Deps, directory: SaleDirectory, input: Checkou
   const fingerprint = input.idempotencyKey
     ? createHash("sha256").update(`${input.userId}\n${input.itemId}`).digest("base64url").slice(0, 22)
     : "";
+  const early = deps.cfg.FAIR_START_WINDOW_S * 1000;
   for (const fresh of [false, true]) {
     // A second pass re-reads the sales, in case one opened or closed since the cache was filled.
-    const open = await directory.open(fresh ? 50 : undefined);
-    for (const sale of open) {
-      const r = await tryAdmit(deps, sale.saleId, input, fingerprint);
-      if (r) return r;
+    const now = Date.now();
+    const sales = await directory.all(fresh ? 50 : undefined);
+    // Open sales first (newest first), then those whose fair-start room is open (soonest
+    // first): in the last seconds of an hourly sale the next one's room must not take the
+    // shoppers of the one still selling the same items.
+    const open = sales.filter((w) => saleStatus(w, now) === "open");
+    const rooms = early
+      ? sales.filter((w) => !w.closed && now < w.startsAt && now >= w.startsAt - early).reverse()
+      : [];
+    let soldOut: AppError | null = null;
+    for (const sale of [...open, ...rooms]) {
+      try {
+        const r = await tryAdmit(deps, sale.saleId, input, fingerprint);
+        if (r) return r;
+      } catch (err) {
+        // Gone in the sale that is ending: the next one's room may still take the shopper.
+        if (!(err instanceof AppError && err.code === "sold_out" && rooms.length > 0)) throw err;
+        soldOut = err;
+      }
     }
+    if (soldOut) throw soldOut;
   }
   if (await directory.anyWithItem(input.itemId)) {
     throw new AppError("sale_not_active", "the sale for this item is not open");
@@ -72,6 +99,9 @@ async function tryAdmit(
       keys.pending(saleId),
       keys.idempotency(saleId, input.idempotencyKey ?? "-"),
       keys.line(saleId, input.itemId),
+      keys.saleMode(saleId),
+      keys.room(saleId),
+      keys.roomOut(saleId),
     ],
     [
       input.userId,
@@ -82,19 +112,23 @@ async function tryAdmit(
       fingerprint,
       IDEMPOTENCY_TTL_S,
       keys.events(saleId),
+      cfg.FAIR_START_WINDOW_S * 1000,
     ],
   )) as string[];
-  const [status, seq, pos, at, av = null, rs = null, sd = null, tot = null, gap, lt] = r;
+  const [status, seq, pos, at, av = null, rs = null, sd = null, tot = null, gap, lt, defer, sa, mode] = r;
   if (status === "ok") {
     return {
       ticketId: ticketId(saleId, String(seq)),
       saleId,
-      position: Number(pos),
+      position: pos ? Number(pos) : null,
       createdAt: Number(at),
       stock: stockOf([tot, av, rs, sd]),
       gap: gap || null,
       lastLeft: lt || null,
       replayed: false,
+      defer: defer === "room" || defer === "late" ? defer : "",
+      startsAt: Number(sa),
+      twoStep: mode === "two_step",
     };
   }
   if (status === "existing") {
@@ -107,6 +141,9 @@ async function tryAdmit(
       gap: null,
       lastLeft: null,
       replayed: true,
+      defer: "",
+      startsAt: 0,
+      twoStep: false,
     };
   }
   // Not in this sale, or it closed a moment ago: the caller tries the next one.

@@ -26,11 +26,16 @@ export const sales = pgTable(
     endsAt: timestamp("ends_at", { withTimezone: true, mode: "date" }).notNull(),
     userLimit: integer("user_limit").notNull(),
     itemCount: integer("item_count").notNull(),
+    // 'direct' pays at once; 'two_step' holds the unit behind a checkout code for hold_s (POST /purchase).
+    checkoutMode: text("checkout_mode").notNull().default("direct"),
+    holdS: integer("hold_s").notNull().default(30),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
   },
   (t) => [
     check("sales_window", sql`${t.endsAt} > ${t.startsAt}`),
     check("sales_user_limit", sql`${t.userLimit} > 0`),
+    check("sales_checkout_mode", sql`${t.checkoutMode} in ('direct', 'two_step')`),
+    check("sales_hold_s", sql`${t.holdS} > 0`),
     index("sales_starts_at").on(t.startsAt),
   ],
 );

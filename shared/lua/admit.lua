@@ -1,14 +1,19 @@
 -- admit: decide a checkout at the edge and, if accepted, create its ticket.
 -- KEYS[1] sale hash   KEYS[2] item hash   KEYS[3] held (user -> units)
 -- KEYS[4] pending (user -> queued tickets)   KEYS[5] idempotency key (may be unused)
--- KEYS[6] item line (ZSET of queued ticket seqs)
+-- KEYS[6] item line (ZSET of queued ticket seqs, scored by place in line)
+-- KEYS[7] sale mode (HASH cm, fs)   KEYS[8] fair-start room (LIST)   KEYS[9] room's way out (LIST)
 -- ARGV[1] user id   ARGV[2] item id   ARGV[3] ticket key prefix
 -- ARGV[4] line factor (queued tickets allowed per unit still sellable)
 -- ARGV[5] queue max (queued tickets across the sale)
 -- ARGV[6] idempotency fingerprint ('' = no key)   ARGV[7] idempotency ttl (s)
 -- ARGV[8] sale events channel (publishes "seq:queued:ms")
--- Returns {'ok', seq, position, created_at, av, rs, sd, tot, gap, lt} | {'existing', seq} | {'<error code>'}
---   (the item's stock and line pace, so the answer carries an ETA without another read; gap/lt '' if unknown)
+-- ARGV[9] fair-start window (ms before the opening that checkouts enter the room; 0 = none)
+-- Returns {'ok', seq, position, created_at, av, rs, sd, tot, gap, lt, defer, starts_at, mode}
+--   | {'existing', seq} | {'<error code>'}
+--   (the item's stock and line pace, so the answer carries an ETA without another read; gap/lt '' if unknown;
+--   defer '' = the caller queues the ticket, 'room' = it waits in the fair-start room (position ''),
+--   'late' = the room's opener queues it behind the room; mode 'two_step' or '')
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
@@ -24,7 +29,18 @@ end
 local s = redis.call('HMGET', KEYS[1], 'st', 'sa', 'ea', 'ul', 'q')
 if not s[1] then return {'sale_not_found'} end
 if redis.call('EXISTS', KEYS[2]) == 0 then return {'item_not_found'} end
-if s[1] == 'closed' or now < tonumber(s[2]) or now >= tonumber(s[3]) then return {'sale_not_active'} end
+if s[1] == 'closed' or now >= tonumber(s[3]) then return {'sale_not_active'} end
+local x = redis.call('HMGET', KEYS[7], 'cm', 'fs')
+local sa = tonumber(s[2])
+local defer = ''
+if now < sa then
+  -- Shortly before the opening a checkout waits in the room, shuffled at the opening.
+  if now < sa - tonumber(ARGV[9]) then return {'sale_not_active'} end
+  defer = 'room'
+elseif x[2] == 'room' or x[2] == 'draining' then
+  -- Open, but the room is not all queued yet: this ticket goes behind it.
+  defer = 'late'
+end
 
 local it = redis.call('HMGET', KEYS[2], 'av', 'rs', 'q', 'sd', 'tot', 'gap', 'lt')
 local av, rs, q = tonumber(it[1]), tonumber(it[2]), tonumber(it[3])
@@ -44,10 +60,29 @@ local seq = redis.call('HINCRBY', KEYS[1], 'tseq', 1)
 local pos = redis.call('HINCRBY', KEYS[2], 'q', 1)
 redis.call('HINCRBY', KEYS[1], 'q', 1)
 redis.call('HINCRBY', KEYS[4], user, 1)
-redis.call('HSET', ARGV[3] .. seq, 'st', 'queued', 'u', user, 'i', ARGV[2], 'pos', pos, 'ca', now, 'ua', now)
-redis.call('ZADD', KEYS[6], seq, seq)
+local tkey = ARGV[3] .. seq
+if defer == '' then
+  redis.call('HSET', tkey, 'st', 'queued', 'u', user, 'i', ARGV[2], 'pos', pos, 'ca', now, 'ua', now)
+  redis.call('ZADD', KEYS[6], seq, seq)
+else
+  local entry = seq .. ':' .. ARGV[2] .. ':' .. user
+  if defer == 'room' then
+    -- No place in line until the shuffle: oa tells the client when to ask again.
+    redis.call('HSET', tkey, 'st', 'queued', 'u', user, 'i', ARGV[2], 'oa', sa, 'ca', now, 'ua', now)
+    redis.call('RPUSH', KEYS[8], entry)
+    if x[2] ~= 'room' then redis.call('HSET', KEYS[7], 'fs', 'room') end
+    pos = ''
+  else
+    -- pos (every ticket queued for the item) bounds the place from above; once the room is
+    -- shuffled into the line the exact rank shows.
+    redis.call('HSET', tkey, 'st', 'queued', 'u', user, 'i', ARGV[2], 'pos', pos, 'ca', now, 'ua', now)
+    if x[2] == 'draining' then redis.call('ZADD', KEYS[6], seq, seq) end
+    redis.call('RPUSH', KEYS[9], entry)
+  end
+end
+if x[1] == 'two_step' then redis.call('HSET', tkey, 'two', '1') end
 redis.call('PUBLISH', ARGV[8], seq .. ':queued:' .. now)
 if ARGV[6] ~= '' then
   redis.call('SET', KEYS[5], ARGV[6] .. '|' .. seq, 'EX', tonumber(ARGV[7]))
 end
-return {'ok', seq, pos, now, av, rs, it[4] or '0', it[5] or '0', it[6] or '', it[7] or ''}
+return {'ok', seq, pos, now, av, rs, it[4] or '0', it[5] or '0', it[6] or '', it[7] or '', defer, sa, x[1] or ''}

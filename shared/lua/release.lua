@@ -2,14 +2,17 @@
 -- earliest waiting ticket for the item, or back to stock. The caller frees the payment
 -- slot afterwards: the semaphore is in another cluster slot than the sale's keys.
 -- KEYS[1] sale hash   KEYS[2] item hash   KEYS[3] held   KEYS[4] pending
--- KEYS[5] ticket hash   KEYS[6] item waitlist   KEYS[7] item line
+-- KEYS[5] ticket hash   KEYS[6] item waitlist   KEYS[7] item line   KEYS[8] sale mode (HASH cm, hold)
 -- ARGV[1] reason   ARGV[2] ticket key prefix   ARGV[3] (unused)   ARGV[4] final-ticket ttl (s)
 -- ARGV[5] 'fail'   (payment did not go through: ticket failed, unit handed on),
 --         'refuse' (PostgreSQL refused this buyer, e.g. over the limit: ticket rejected, unit handed on), or
 --         'void'   (PostgreSQL says the unit does not exist: ticket rejected, unit leaves the stock)
+--         'expire' (a two_step hold not confirmed by its expiry: ticket failed, unit handed on)
 -- ARGV[6] sale events channel   ARGV[7] ticket seq
+-- ARGV[8] a fresh random code secret for the waiter handed the unit, if the sale is two_step
 -- Publishes "seq:failed:ms" / "seq:rejected:ms", plus "waiter:reserved:ms" when a unit is handed on.
 -- Returns {'handed', waiter seq} | {'restocked'} | {'voided'} | {'noop', status}
+--   ('expire' only: {'noop', 'confirmed'} once POST /purchase came first, {'noop', 'early', expires_at})
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
@@ -31,11 +34,16 @@ end
 
 local mode = ARGV[5]
 local void = mode == 'void'
-local tk = redis.call('HMGET', KEYS[5], 'st', 'u', 'paid')
+local tk = redis.call('HMGET', KEYS[5], 'st', 'u', 'paid', 'cf', 'ex')
 if tk[1] ~= 'paying' and tk[1] ~= 'reserved' then return {'noop', tk[1] or 'missing'} end
+if mode == 'expire' then
+  -- The purchase and the expiry race here, atomically: whichever comes first wins.
+  if tk[1] ~= 'reserved' or tk[4] == '1' then return {'noop', 'confirmed'} end
+  if now < tonumber(tk[5] or '0') then return {'noop', 'early', tk[5]} end
+end
 -- A paid ticket can only be settled, or refused by PostgreSQL; never failed.
 if tk[3] == '1' and mode == 'fail' then return {'noop', 'paid'} end
-local final = mode == 'fail' and 'failed' or 'rejected'
+local final = (mode == 'fail' or mode == 'expire') and 'failed' or 'rejected'
 redis.call('HSET', KEYS[5], 'st', final, 'rs', ARGV[1], 'ua', now)
 redis.call('PUBLISH', ARGV[6], ARGV[7] .. ':' .. final .. ':' .. now)
 redis.call('EXPIRE', KEYS[5], tonumber(ARGV[4]))
@@ -56,6 +64,9 @@ while true do
   local wt = redis.call('HMGET', wkey, 'st', 'u')
   if wt[1] == 'queued' and tonumber(redis.call('HGET', KEYS[3], wt[2]) or '0') < limit then
     redis.call('HSET', wkey, 'st', 'reserved', 'pos', '', 'ua', now)
+    -- In a two_step sale the waiter's hold (and its code) starts now.
+    local m = redis.call('HMGET', KEYS[8], 'cm', 'hold')
+    if m[1] == 'two_step' then redis.call('HSET', wkey, 'cd', ARGV[8], 'ex', now + tonumber(m[2])) end
     redis.call('HINCRBY', KEYS[2], 'q', -1)
     redis.call('HINCRBY', KEYS[1], 'q', -1)
     if redis.call('HINCRBY', KEYS[4], wt[2], -1) <= 0 then redis.call('HDEL', KEYS[4], wt[2]) end

@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import { items, sales } from "../db/schema.js";
 import type { Deps } from "../deps.js";
 import { loadSale } from "./load.js";
+import { type CheckoutMode, writeSaleMode } from "./mode.js";
 
 export interface NewItem {
   itemId: string;
@@ -18,6 +19,9 @@ export interface NewSale {
   endsAt: Date;
   userLimit: number;
   items: NewItem[];
+  /** Defaults to CHECKOUT_MODE and HOLD_S. */
+  checkoutMode?: CheckoutMode;
+  holdS?: number;
 }
 
 // Rows per INSERT: 5 parameters a row stays well under PostgreSQL's 65,535.
@@ -29,6 +33,10 @@ const INSERT_BATCH = 5000;
  */
 export async function createSale(deps: Deps, input: NewSale): Promise<{ saleId: string; created: boolean }> {
   const { db } = deps;
+  const mode = {
+    checkoutMode: input.checkoutMode ?? deps.cfg.CHECKOUT_MODE,
+    holdS: input.holdS ?? deps.cfg.HOLD_S,
+  };
   const saleId = await db.transaction(async (tx) => {
     const inserted = await tx
       .insert(sales)
@@ -39,6 +47,7 @@ export async function createSale(deps: Deps, input: NewSale): Promise<{ saleId: 
         endsAt: input.endsAt,
         userLimit: input.userLimit,
         itemCount: input.items.length,
+        ...mode,
       })
       .onConflictDoNothing({ target: sales.slotKey })
       .returning({ id: sales.id });
@@ -51,16 +60,31 @@ export async function createSale(deps: Deps, input: NewSale): Promise<{ saleId: 
     return id;
   });
   if (saleId !== null) {
+    await prepare(deps, String(saleId), mode, input.startsAt);
     await loadSale(deps, String(saleId));
     return { saleId: String(saleId), created: true };
   }
   // Someone else created it; its transaction has committed (the unique index waited for it).
   const [existing] = await db
-    .select({ id: sales.id })
+    .select({ id: sales.id, checkoutMode: sales.checkoutMode, holdS: sales.holdS })
     .from(sales)
     .where(eq(sales.slotKey, input.slotKey))
     .limit(1);
   if (!existing) throw new Error(`sale ${input.slotKey} vanished`);
+  // Again each time (a scheduler tick): a creator that died half-way is made good.
+  await prepare(deps, String(existing.id), existing, input.startsAt);
   await loadSale(deps, String(existing.id));
   return { saleId: String(existing.id), created: false };
+}
+
+/** What Redis needs before the sale is published: how it sells, and whether a room may need opening. */
+async function prepare(
+  deps: Deps,
+  saleId: string,
+  mode: { checkoutMode: string; holdS: number },
+  startsAt: Date,
+) {
+  await writeSaleMode(deps, saleId, mode);
+  // A sale opening later may fill a fair-start room; the workers' room opener looks here.
+  if (startsAt.getTime() > Date.now()) await deps.redis.zadd(deps.keys.rooms, startsAt.getTime(), saleId);
 }

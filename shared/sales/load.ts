@@ -1,6 +1,11 @@
+import { randomBytes } from "node:crypto";
 import { asc, eq } from "drizzle-orm";
+import type { TicketJob } from "../checkout/enqueue.js";
 import { items, sales } from "../db/schema.js";
 import type { Deps } from "../deps.js";
+import { readmitTickets } from "../recovery/readmit.js";
+import { sleep } from "../time.js";
+import { writeSaleMode } from "./mode.js";
 
 // Items per script call: big enough to load 10,000 items in a few round trips,
 // small enough not to block Redis for long.
@@ -11,52 +16,82 @@ const LOAD_BATCH = 500;
  * sale visible in Redis always has all its items. Loading again changes nothing.
  */
 export async function loadSale(deps: Deps, saleId: string): Promise<boolean> {
+  return (await reloadSale(deps, saleId)) !== null;
+}
+
+// A loader that died lets go of its sale after this; a live one renews it at every batch.
+const LOAD_LOCK_MS = 5000;
+const LOCK_POLL_MS = 50;
+
+/**
+ * loadSale, returning the tickets Redis had lost that were re-created from
+ * PostgreSQL (shared/recovery/readmit.ts) for the caller to queue, or null when
+ * the sale was already loaded. One process loads a sale at a time (a lock in the
+ * sale's slot): a scheduler tick and a Redis rebuild may both reach for it.
+ */
+export async function reloadSale(deps: Deps, saleId: string): Promise<TicketJob[] | null> {
   const { db, redis, keys } = deps;
-  if ((await redis.exists(keys.sale(saleId))) === 1) return false;
-  const [sale] = await db
-    .select()
-    .from(sales)
-    .where(eq(sales.id, Number(saleId)))
-    .limit(1);
-  if (!sale) throw new Error(`sale ${saleId} is not in PostgreSQL`);
-  const rows = await db
-    .select({ itemId: items.itemId, stock: items.stock, sold: items.sold })
-    .from(items)
-    .where(eq(items.saleId, sale.id))
-    .orderBy(asc(items.itemId));
-  await loadHeld(deps, saleId);
-  let total = 0;
-  let sold = 0;
-  for (let i = 0; i < rows.length; i += LOAD_BATCH) {
-    const chunk = rows.slice(i, i + LOAD_BATCH);
+  const token = randomBytes(8).toString("hex");
+  for (;;) {
+    if ((await redis.exists(keys.sale(saleId))) === 1) return null;
+    if (await redis.set(keys.loadLock(saleId), token, "PX", LOAD_LOCK_MS, "NX")) break;
+    await sleep(LOCK_POLL_MS);
+  }
+  try {
+    if ((await redis.exists(keys.sale(saleId))) === 1) return null;
+    const [sale] = await db
+      .select()
+      .from(sales)
+      .where(eq(sales.id, Number(saleId)))
+      .limit(1);
+    if (!sale) throw new Error(`sale ${saleId} is not in PostgreSQL`);
+    // How it sells (two_step or not), in place before any checkout can see the sale.
+    await writeSaleMode(deps, saleId, sale);
+    const rows = await db
+      .select({ itemId: items.itemId, stock: items.stock, sold: items.sold })
+      .from(items)
+      .where(eq(items.saleId, sale.id))
+      .orderBy(asc(items.itemId));
+    await loadHeld(deps, saleId);
+    let total = 0;
+    let sold = 0;
+    for (let i = 0; i < rows.length; i += LOAD_BATCH) {
+      const chunk = rows.slice(i, i + LOAD_BATCH);
+      await redis.pexpire(keys.loadLock(saleId), LOAD_LOCK_MS);
+      await redis.run(
+        "loadItems",
+        chunk.map((r) => keys.item(saleId, r.itemId)),
+        chunk.flatMap((r) => [r.stock, r.sold]),
+      );
+    }
+    for (const r of rows) {
+      total += r.stock;
+      sold += r.sold;
+    }
+    // Before the sale is published, so they stay ahead of every new ticket.
+    const readmitted = await readmitTickets(deps, saleId);
     await redis.run(
-      "loadItems",
-      chunk.map((r) => keys.item(saleId, r.itemId)),
-      chunk.flatMap((r) => [r.stock, r.sold]),
+      "loadSale",
+      [keys.sale(saleId)],
+      [
+        saleId,
+        sale.startsAt.getTime(),
+        sale.endsAt.getTime(),
+        sale.userLimit,
+        rows.length,
+        total,
+        sold,
+        await firstTicketSeq(deps, saleId),
+        readmitted.length,
+      ],
     );
+    // Listed after the script, not in it: the timeline is in another cluster slot. Every
+    // load lists it again, so a loader that died in between is healed by the next.
+    await redis.zadd(keys.timeline, sale.startsAt.getTime(), saleId);
+    return readmitted;
+  } finally {
+    if ((await redis.get(keys.loadLock(saleId))) === token) await redis.del(keys.loadLock(saleId));
   }
-  for (const r of rows) {
-    total += r.stock;
-    sold += r.sold;
-  }
-  const published = await redis.run(
-    "loadSale",
-    [keys.sale(saleId)],
-    [
-      saleId,
-      sale.startsAt.getTime(),
-      sale.endsAt.getTime(),
-      sale.userLimit,
-      rows.length,
-      total,
-      sold,
-      await firstTicketSeq(deps, saleId),
-    ],
-  );
-  // Listed after the script, not in it: the timeline is in another cluster slot. Every
-  // load lists it again, so a loader that died in between is healed by the next.
-  await redis.zadd(keys.timeline, sale.startsAt.getTime(), saleId);
-  return published === 1;
 }
 
 // Ticket ids a lost Redis handed out that PostgreSQL never heard of (attempts

@@ -2,6 +2,7 @@ import { and, asc, eq, gt, sql } from "drizzle-orm";
 import { items, sales } from "../db/schema.js";
 import type { Deps } from "../deps.js";
 import { saleStatus } from "./directory.js";
+import type { CheckoutMode } from "./mode.js";
 
 export interface Stock {
   total: number;
@@ -18,6 +19,9 @@ export interface SaleView {
   user_limit: number;
   item_count: number;
   stock: Stock;
+  /** How it sells (see shared/sales/mode.ts); hold_s only for two_step. */
+  checkout_mode: CheckoutMode;
+  hold_s: number | null;
 }
 
 export interface ItemView {
@@ -39,7 +43,11 @@ const stockOf = (v: (string | null)[]): Stock => ({
 /** Live numbers come from Redis; a sale not (or no longer) in Redis is read from PostgreSQL. */
 export async function getSale(deps: Deps, saleId: string): Promise<SaleView | null> {
   const { redis, keys, db } = deps;
-  const v = await redis.hmget(keys.sale(saleId), "sa", "ea", "st", "ul", "n", "tot", "av", "rs", "sd");
+  // Sent together (auto-pipelined): one round trip.
+  const [v, mode] = await Promise.all([
+    redis.hmget(keys.sale(saleId), "sa", "ea", "st", "ul", "n", "tot", "av", "rs", "sd"),
+    redis.hmget(keys.saleMode(saleId), "cm", "hold"),
+  ]);
   if (v[0] && v[1]) {
     const w = { saleId, startsAt: num(v[0]), endsAt: num(v[1]), closed: v[2] === "closed" };
     return {
@@ -50,6 +58,9 @@ export async function getSale(deps: Deps, saleId: string): Promise<SaleView | nu
       user_limit: num(v[3]),
       item_count: num(v[4]),
       stock: stockOf(v.slice(5)),
+      ...(mode[0] === "two_step"
+        ? { checkout_mode: "two_step", hold_s: num(mode[1]) / 1000 }
+        : { checkout_mode: "direct", hold_s: null }),
     };
   }
   if (!/^[0-9]{1,18}$/.test(saleId)) return null;
@@ -75,6 +86,8 @@ export async function getSale(deps: Deps, saleId: string): Promise<SaleView | nu
     user_limit: s.userLimit,
     item_count: s.itemCount,
     stock: { total, available: total - sold, reserved: 0, sold },
+    checkout_mode: s.checkoutMode === "two_step" ? "two_step" : "direct",
+    hold_s: s.checkoutMode === "two_step" ? s.holdS : null,
   };
 }
 

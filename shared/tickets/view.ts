@@ -1,8 +1,9 @@
 import { eq } from "drizzle-orm";
+import { formatCode } from "../checkout/codes.js";
 import { purchases } from "../db/schema.js";
 import type { Deps } from "../deps.js";
 import { parseTicketId } from "../keys.js";
-import { ITEM_FIELDS, type Stock, standing, stockOf } from "./standing.js";
+import { ITEM_FIELDS, POLL_MAX_MS, POLL_MIN_MS, type Stock, standing, stockOf } from "./standing.js";
 
 export type TicketStatus = "queued" | "reserved" | "paying" | "purchased" | "rejected" | "failed";
 export const FINAL: ReadonlySet<string> = new Set(["purchased", "rejected", "failed"]);
@@ -22,6 +23,10 @@ export interface TicketView {
   purchase_id: string | null;
   created_at: string;
   updated_at: string;
+  /** Two_step sales only (absent otherwise): the checkout code for POST /purchase, once a unit is held. */
+  code?: string | null;
+  /** Two_step sales only: when the hold ends unless POST /purchase came first. */
+  expires_at?: string | null;
 }
 
 const iso = (ms: string | undefined) => new Date(Number(ms ?? 0)).toISOString();
@@ -50,6 +55,11 @@ export async function getTicket(
     // admission: only tickets accepted earlier can be ahead of it, and they only leave.
     const position = !queued ? null : rank !== null ? rank + 1 : h.pos ? Number(h.pos) : null;
     const [, , , , gap, lt] = item;
+    const where = standing(h.st, position, gap, lt);
+    // In the fair-start room: nothing changes before the opening, so ask again then.
+    if (queued && position === null && h.oa) {
+      where.poll_after_ms = Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, Number(h.oa) - Date.now()));
+    }
     return {
       ticket_id: id,
       status: h.st as TicketStatus,
@@ -57,11 +67,12 @@ export async function getTicket(
       user_id: h.u ?? "",
       item_id: itemId,
       sale_id: ref.saleId,
-      ...standing(h.st, position, gap, lt),
+      ...where,
       stock: item[0] === null ? null : stockOf(item),
       purchase_id: h.pid || null,
       created_at: iso(h.ca),
       updated_at: iso(h.ua),
+      ...(h.two ? { code: h.cd ? formatCode(id, h.cd) : null, expires_at: h.ex ? iso(h.ex) : null } : {}),
     };
   }
   const [p] = await deps.db.select().from(purchases).where(eq(purchases.ticketId, id)).limit(1);

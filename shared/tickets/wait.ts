@@ -36,3 +36,31 @@ export async function waitForChange(
     watch?.close();
   }
 }
+
+/**
+ * Checkout's `?wait`: the ticket once it has its checkout code (two_step sales) or is
+ * final, or as it is when `ms` pass. Woken by the ticket's events like a long poll,
+ * but looking at the code too: issuing one does not change the status.
+ */
+export async function waitForCode(
+  deps: ViewDeps,
+  events: TicketEvents,
+  id: string,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<TicketView | null> {
+  const watch = await events.watch(id).catch(() => null);
+  try {
+    const done = (t: TicketView | null) => !t || FINAL.has(t.status) || Boolean(t.code);
+    let ticket = await getTicket(deps, id);
+    if (done(ticket) || !watch) return ticket;
+    const deadline = Date.now() + ms;
+    while (await watch.next(deadline - Date.now(), signal)) {
+      ticket = (await getTicket(deps, id)) ?? ticket;
+      if (done(ticket)) break;
+    }
+    return ticket;
+  } finally {
+    watch?.close();
+  }
+}

@@ -6,6 +6,7 @@ import { runMigrations } from "../../shared/db/migrate.js";
 import { closeDeps, createDeps, type Deps } from "../../shared/deps.js";
 import { createLogger } from "../../shared/logger.js";
 import { readSettings } from "../../shared/payments/settings.js";
+import { watchRedis } from "../../shared/recovery/watch.js";
 import { scanKeys } from "../../shared/redis.js";
 import { sleep } from "../../shared/time.js";
 import { startWorker } from "../../worker/start.js";
@@ -47,6 +48,11 @@ export async function createTestEnv(opts: { env?: Record<string, string>; worker
   const cfg = testConfig(opts.env);
   await runMigrations(cfg.DATABASE_URL);
   const deps = await createDeps(cfg, "test", createLogger("test", cfg));
+  // What every process does at start (shared/process.ts): mark this Redis as built, so
+  // an unknown item is a 404, not "Redis is being rebuilt".
+  const watcher = watchRedis(deps);
+  await watcher.ready;
+  await watcher.stop();
   const api = await startApi(deps, 0);
   const workers: Awaited<ReturnType<typeof startWorker>>[] = [];
   for (let i = 0; i < (opts.workers ?? 1); i++) workers.push(await startWorker(deps));

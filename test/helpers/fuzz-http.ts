@@ -14,6 +14,7 @@ import type { Rng } from "./prng.js";
 // Each route and a method it does not take (HEAD and OPTIONS aside: HEAD of a GET is a GET).
 const WRONG_METHODS: [string, string[]][] = [
   ["/checkout", ["GET", "PUT", "DELETE", "PATCH"]],
+  ["/purchase", ["GET", "PUT", "DELETE", "PATCH"]],
   ["/tickets/1-1", ["POST", "PUT", "DELETE", "PATCH"]],
   ["/sales/current", ["POST", "PUT", "DELETE", "PATCH"]],
   ["/sales/1/items", ["POST", "PUT", "DELETE"]],

@@ -149,3 +149,20 @@ export function purchases(r: Rng): FuzzRequest {
     headers: {},
   };
 }
+
+/** POST /purchase with a code that is no ticket's: bad strings, forged codes, wrong bodies. */
+export function purchaseCodes(r: Rng, ctx: FuzzCtx): FuzzRequest {
+  const forged = () =>
+    `${r.pick([ctx.saleId, String(r.int(1e6))])}-${r.int(1e6)}.${r.pick(["A".repeat(22), "x", "_-".repeat(11)])}`;
+  const code = r.pick([forged, () => badString(r), () => "", () => "c".repeat(150 + r.int(100))])();
+  if (r.chance(0.5))
+    return { family: "purchase query", method: "POST", path: `/purchase?code=${enc(code)}`, headers: {} };
+  const body = r.pick([
+    () => JSON.stringify({ code }),
+    () => JSON.stringify({ code: r.pick(WRONG_TYPES) }),
+    () => JSON.stringify({ code, user_id: "u1" }),
+    () => r.pick(MALFORMED_JSON),
+  ])();
+  const headers = r.chance(0.9) ? { ...JSON_HEADERS } : { "content-type": "text/plain" };
+  return { family: "purchase json", method: "POST", path: "/purchase", headers, body };
+}

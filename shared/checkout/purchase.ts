@@ -1,0 +1,32 @@
+import type { Queue } from "bullmq";
+import type { Deps } from "../deps.js";
+import { AppError } from "../errors.js";
+import { ticketId } from "../keys.js";
+import { parseCode } from "./codes.js";
+
+/**
+ * The contest's second step: a two_step ticket's checkout code confirms its hold, and
+ * the ticket's job (asleep until the hold expires) is woken to pay, under the same
+ * payment slots as any other. A code used again confirms nothing more: the answer is
+ * the same ticket. Returns the ticket id.
+ */
+export async function purchase(deps: Deps, queue: Queue, code: string): Promise<string> {
+  const ref = parseCode(code);
+  if (!ref) throw notFound();
+  const { redis, keys } = deps;
+  const [outcome] = (await redis.run(
+    "purchase",
+    [keys.ticket(ref.saleId, ref.seq)],
+    [ref.secret, keys.events(ref.saleId), ref.seq],
+  )) as string[];
+  if (outcome === "unknown" || outcome === "expired") throw notFound();
+  const id = ticketId(ref.saleId, ref.seq);
+  if (outcome === "confirmed") {
+    // Not delayed (active right now): the worker looks at the confirmation after its own move.
+    const job = await queue.getJob(id);
+    await job?.promote().catch(() => {});
+  }
+  return id;
+}
+
+const notFound = () => new AppError("code_not_found", "no such checkout code, or its hold has expired");

@@ -1,0 +1,24 @@
+-- readmit: put back tickets that PostgreSQL recorded as accepted but Redis lost
+-- (it restarted empty), queued again in ticket order, before their sale is published.
+-- A ticket Redis still has, or whose item is not loaded, is left alone.
+-- KEYS[1] pending (user -> queued tickets)   KEYS[2] sale mode (HASH cm: a two_step sale's tickets carry two=1)
+-- ARGV[1] ticket key prefix   ARGV[2] item key prefix   ARGV[3] line key prefix
+-- ARGV[4..] groups of four: ticket seq, user id, item id, accepted at (ms)
+-- Returns the seqs re-created.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local two = redis.call('HGET', KEYS[2], 'cm') == 'two_step'
+local done = {}
+for i = 4, #ARGV, 4 do
+  local seq, user, item, ca = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local tkey, ikey = ARGV[1] .. seq, ARGV[2] .. item
+  if redis.call('EXISTS', tkey) == 0 and redis.call('EXISTS', ikey) == 1 then
+    local pos = redis.call('HINCRBY', ikey, 'q', 1)
+    redis.call('HINCRBY', KEYS[1], user, 1)
+    redis.call('HSET', tkey, 'st', 'queued', 'u', user, 'i', item, 'pos', pos, 'ca', ca, 'ua', now)
+    if two then redis.call('HSET', tkey, 'two', '1') end
+    redis.call('ZADD', ARGV[3] .. item, seq, seq)
+    table.insert(done, seq)
+  end
+end
+return done

@@ -1,0 +1,86 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { Deps } from "../deps.js";
+import { rebuildFromPostgres } from "./rebuild.js";
+
+// How often each process looks for the epoch marker, besides on every reconnect.
+const CHECK_MS = 1000;
+// The rebuilder holds its lock this long; if it dies, another process takes over after it.
+const LOCK_MS = 60_000;
+
+/**
+ * Notices, in every process, that Redis lost its data: the epoch marker
+ * (keys.epoch) is set once Redis holds the system's state, and a Redis that
+ * restarted empty no longer has it. The first process to see it missing takes
+ * the rebuild lock (SET NX), rebuilds from PostgreSQL, and sets a new epoch; the
+ * others wait for the marker. A fresh Redis is "rebuilt" the same way, finding
+ * nothing to do.
+ */
+export function watchRedis(deps: Deps) {
+  const { redis, keys, log } = deps;
+  let seen: string | null = null;
+  let running: Promise<void> | null = null;
+  let stopped = false;
+
+  const rebuild = async () => {
+    const token = `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+    if (!(await redis.set(keys.rebuildLock, token, "PX", LOCK_MS, "NX"))) return;
+    try {
+      const started = Date.now();
+      const r = await rebuildFromPostgres(deps);
+      const epoch = `${Date.now()}-${randomBytes(4).toString("hex")}`;
+      await redis.set(keys.epoch, epoch);
+      seen = epoch;
+      const detail = { ...r, ms: Date.now() - started };
+      if (r.sales.length) log.warn(detail, "redis had lost its data: rebuilt from PostgreSQL");
+      else log.info(detail, "redis epoch set");
+    } finally {
+      if ((await redis.get(keys.rebuildLock)) === token) await redis.del(keys.rebuildLock);
+    }
+  };
+
+  const check = () => {
+    if (stopped || running) return running ?? Promise.resolve();
+    running = (async () => {
+      try {
+        const epoch = await redis.get(keys.epoch);
+        if (epoch === null) await rebuild();
+        else if (epoch !== seen) {
+          if (seen !== null) log.warn({ epoch }, "redis was rebuilt by another process");
+          seen = epoch;
+        }
+      } catch (err) {
+        // Redis away: the next check, or the reconnect, tries again.
+        log.debug({ err: String(err) }, "redis epoch check failed");
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
+  };
+
+  const onReady = () => void check();
+  redis.on("ready", onReady);
+  const timer = setInterval(check, CHECK_MS);
+  timer.unref();
+  const first = check();
+  return {
+    /** Resolves after the first check (and any rebuild it started). */
+    ready: first,
+    check,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      redis.off("ready", onReady);
+      await running;
+    },
+  };
+}
+
+/**
+ * True while Redis has no epoch marker: it lost its data and the rebuild has not
+ * finished, so "no such item" may only mean "not loaded again yet".
+ */
+export async function redisRebuilding(deps: Pick<Deps, "redis" | "keys">): Promise<boolean> {
+  return (await deps.redis.exists(deps.keys.epoch)) === 0;
+}
