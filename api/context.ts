@@ -1,6 +1,7 @@
 import type { Queue } from "bullmq";
 import type { AttemptRecorder } from "../shared/checkout/attempts.js";
 import type { Enqueuer } from "../shared/checkout/enqueue.js";
+import type { SoldOutMemo } from "../shared/checkout/sold-out.js";
 import type { Deps } from "../shared/deps.js";
 import type { CounterSink } from "../shared/metrics/counters.js";
 import type { SaleDirectory } from "../shared/sales/directory.js";
@@ -12,6 +13,8 @@ export interface ApiCtx {
   directory: SaleDirectory;
   enqueuer: Enqueuer;
   attempts: AttemptRecorder;
+  /** Items seen sold out a moment ago, refused without asking Redis. */
+  soldOut: SoldOutMemo;
   /** The checkout queue, which the API feeds. */
   queue: Queue;
   /** Every queue of the system, for the dashboard and metrics. */

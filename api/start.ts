@@ -4,6 +4,7 @@ import { serve } from "@hono/node-server";
 import { Queue } from "bullmq";
 import { createAttemptRecorder } from "../shared/checkout/attempts.js";
 import { createEnqueuer } from "../shared/checkout/enqueue.js";
+import { createSoldOutMemo } from "../shared/checkout/sold-out.js";
 import type { Deps } from "../shared/deps.js";
 import { createCounterSink } from "../shared/metrics/counters.js";
 import { initSettings } from "../shared/payments/settings.js";
@@ -35,6 +36,7 @@ export async function startApi(deps: Deps, port = deps.cfg.PORT) {
     deps,
     directory: createSaleDirectory(deps),
     enqueuer: createEnqueuer(queue),
+    soldOut: createSoldOutMemo(),
     attempts: createAttemptRecorder(deps),
     queue,
     queues: [queue, calendar],

@@ -36,11 +36,10 @@ export function makeKeys(prefix: string) {
     /** STRING: held by the one process rebuilding an emptied Redis. */
     rebuildLock: `${global}:rebuild:lock`,
     /**
-     * HASH: a token bucket of the checkout rate limit, per user or per client
-     * address. One hash tag for all, so the one script that takes from a user's
-     * and a client's bucket together touches a single cluster slot.
+     * HASH: a token bucket of the checkout rate limit per client address (the
+     * per-user one is `userBucket`, with the sale's keys).
      */
-    rateBucket: (kind: "user" | "client", id: string) => `${prefix}:{rl}:${kind}:${id}`,
+    rateBucket: (kind: "client", id: string) => `${prefix}:{rl}:${kind}:${id}`,
 
     /** HASH: sale meta and totals (status, window, limit, tot/av/rs/sd/q, ticket sequence). */
     sale: (saleId: string) => `${sale(saleId)}:sale`,
@@ -64,6 +63,8 @@ export function makeKeys(prefix: string) {
     held: (saleId: string) => `${sale(saleId)}:uh`,
     /** HASH user -> tickets accepted and not yet holding a unit or final. */
     pending: (saleId: string) => `${sale(saleId)}:up`,
+    /** HASH: a user's token bucket of the checkout rate limit, taken by admit.lua in the checkout's one call. */
+    userBucket: (saleId: string, userId: string) => `${sale(saleId)}:rb:${userId}`,
     /** HASH per ticket. */
     ticket: (saleId: string, seq: string) => `${sale(saleId)}:t:${seq}`,
     ticketPrefix: (saleId: string) => `${sale(saleId)}:t:`,

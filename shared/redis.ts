@@ -4,7 +4,7 @@ import { Cluster, Redis, type RedisOptions } from "ioredis";
 // Lua scripts live in shared/lua/*.lua, each loaded once per connection with
 // defineCommand (EVALSHA, falling back to EVAL after a Redis restart).
 const SCRIPTS = {
-  admit: 9,
+  admit: 10,
   reserve: 8,
   extendLease: 1,
   startPayment: 1,

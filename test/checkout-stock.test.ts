@@ -49,3 +49,40 @@ describe("many buyers, little stock", () => {
     expect(late.body.error.code).toBe("sold_out");
   });
 });
+
+describe("sold out at the edge", () => {
+  it("stock added after a sellout is on sale at once, and a replayed Idempotency-Key still finds its ticket", async () => {
+    const saleId = await env.createSale({ items: [{ item_id: "again", stock: 1 }] });
+    const first = await env.json<{ ticket_id: string }>("/checkout?user_id=a1&id=again", {
+      method: "POST",
+      headers: { "idempotency-key": "k-again" },
+    });
+    expect(first.status).toBe(202);
+    await waitForRest(env.deps, saleId);
+    // Refused twice: the second refusal comes from the API's memory of the first.
+    for (const user of ["a2", "a3"]) {
+      const r = await env.json<{ error: { code: string } }>(`/checkout?user_id=${user}&id=again`, {
+        method: "POST",
+      });
+      expect(r.body.error.code).toBe("sold_out");
+    }
+    const replay = await env.json<{ ticket_id: string }>("/checkout?user_id=a1&id=again", {
+      method: "POST",
+      headers: { "idempotency-key": "k-again" },
+    });
+    expect(replay.status).toBe(202);
+    expect(replay.body.ticket_id).toBe(first.body.ticket_id);
+    const added = await env.json(`/admin/items/again/stock`, {
+      method: "POST",
+      admin: true,
+      json: { delta: 1 },
+    });
+    expect(added.status).toBe(200);
+    const after = await env.json<{ ticket_id: string }>("/checkout?user_id=a4&id=again", { method: "POST" });
+    expect(after.status).toBe(202);
+    await waitForRest(env.deps, saleId);
+    const report = await checkInvariants(env.deps, saleId);
+    expect(report.violations).toEqual([]);
+    expect(report.sold).toBe(2);
+  });
+});

@@ -41,6 +41,8 @@ export function adminStockRoutes(ctx: ApiCtx) {
     const body = c.req.valid("json");
     const saleId = body.sale_id ?? (await saleOfItem(ctx, itemId));
     const handed = await adjustStock(ctx.deps, saleId, itemId, body.delta);
+    // Stock added here is on sale at once through this API, not a moment later.
+    ctx.soldOut.forget(itemId);
     // Waiting tickets that got one of the new units are woken now.
     for (const seq of handed) {
       const job = await ctx.queue.getJob(ticketId(saleId, seq));

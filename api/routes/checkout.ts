@@ -1,6 +1,6 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { admit } from "../../shared/checkout/admit.js";
-import { takeCheckoutToken } from "../../shared/checkout/rate-limit.js";
+import { takeClientToken } from "../../shared/checkout/rate-limit.js";
 import { AppError } from "../../shared/errors.js";
 import { redisRebuilding } from "../../shared/recovery/watch.js";
 import {
@@ -82,18 +82,12 @@ export function checkoutRoutes(ctx: ApiCtx) {
       { "idempotency-key": c.req.header("idempotency-key") },
       "headers",
     );
-    try {
-      await takeCheckoutToken(ctx.deps, {
-        userId: input.user_id,
-        client: clientAddress(c, ctx.deps.cfg.TRUST_PROXY),
-      });
-    } catch (err) {
-      // Counted, but not written to PostgreSQL: a flood of refusals must not become a flood of rows.
-      if (err instanceof AppError) ctx.counters.inc("checkouts_total", { outcome: err.code });
-      throw err;
-    }
     const at = new Date();
+    // An item sold out a moment ago is refused from memory (a replay may still find its ticket).
+    const knownSoldOut = !key && ctx.soldOut.has(input.item_id);
     try {
+      if (knownSoldOut) throw new AppError("sold_out", "this item is sold out");
+      await takeClientToken(ctx.deps, clientAddress(c, ctx.deps.cfg.TRUST_PROXY));
       const a = await admit(ctx.deps, ctx.directory, {
         userId: input.user_id,
         itemId: input.item_id,
@@ -149,8 +143,11 @@ export function checkoutRoutes(ctx: ApiCtx) {
       if (err instanceof AppError && err.code === "item_not_found" && (await redisRebuilding(ctx.deps)))
         throw new AppError("unavailable", "the shop is being restored; try again shortly", 1);
       if (err instanceof AppError) {
-        ctx.attempts.record({ ...base(null), ticketId: null, outcome: err.code });
         ctx.counters.inc("checkouts_total", { outcome: err.code });
+        // Only Redis's word starts the memo's clock, so stock added elsewhere is seen within its TTL.
+        if (err.code === "sold_out" && !knownSoldOut) ctx.soldOut.remember(input.item_id);
+        // Not written to PostgreSQL: a flood of refusals by the rate limit must not become a flood of rows.
+        if (err.code !== "rate_limited") ctx.attempts.record({ ...base(null), ticketId: null, outcome: err.code });
       }
       throw err;
     }

@@ -4,6 +4,7 @@ import { AppError, type ErrorCode } from "../errors.js";
 import { ticketId } from "../keys.js";
 import { type SaleDirectory, saleStatus } from "../sales/directory.js";
 import { type Stock, stockOf } from "../tickets/standing.js";
+import { rateLimited } from "./rate-limit.js";
 
 export interface CheckoutInput {
   userId: string;
@@ -102,6 +103,7 @@ async function tryAdmit(
       keys.saleMode(saleId),
       keys.room(saleId),
       keys.roomOut(saleId),
+      keys.userBucket(saleId, input.userId),
     ],
     [
       input.userId,
@@ -113,6 +115,8 @@ async function tryAdmit(
       IDEMPOTENCY_TTL_S,
       keys.events(saleId),
       cfg.FAIR_START_WINDOW_S * 1000,
+      cfg.RATE_USER_PER_S,
+      cfg.RATE_USER_BURST,
     ],
   )) as string[];
   const [status, seq, pos, at, av = null, rs = null, sd = null, tot = null, gap, lt, defer, sa, mode] = r;
@@ -146,6 +150,7 @@ async function tryAdmit(
       twoStep: false,
     };
   }
+  if (status === "rate_limited") throw rateLimited(Number(seq));
   // Not in this sale, or it closed a moment ago: the caller tries the next one.
   if (status === "item_not_found" || status === "sale_not_found" || status === "sale_not_active") return null;
   const refusal = REFUSALS[String(status)];

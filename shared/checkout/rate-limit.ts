@@ -1,32 +1,24 @@
 import type { Deps } from "../deps.js";
 import { AppError } from "../errors.js";
 
-export interface RateSubject {
-  userId: string;
-  /** The client's address, as the API decided to trust it. */
-  client: string;
+/** The 429 for an empty bucket; Retry-After in whole seconds, rounded up so a client that obeys it finds a token. */
+export function rateLimited(waitMs: number): AppError {
+  return new AppError("rate_limited", "too many checkouts; slow down", Math.max(1, Math.ceil(waitMs / 1000)));
 }
 
 /**
- * Takes one checkout token from the user's and the client's buckets (those that
- * are on), atomically in one Lua call; throws 429 rate_limited with Retry-After
- * when either is empty. Each user has a bucket of its own, so one user hammering
- * empties only its own and never slows anyone else down.
+ * Takes one checkout token from the client's (address's) bucket when per-client
+ * limits are on; throws 429 rate_limited when it is empty. The per-user bucket is
+ * taken inside admission (shared/lua/admit.lua), in the same round trip: it lives
+ * with the sale's keys, where a checkout's one script call can reach it.
  */
-export async function takeCheckoutToken(deps: Pick<Deps, "redis" | "keys" | "cfg">, who: RateSubject) {
+export async function takeClientToken(deps: Pick<Deps, "redis" | "keys" | "cfg">, client: string) {
   const { cfg, keys } = deps;
-  const buckets: [string, number, number][] = [];
-  if (cfg.RATE_USER_PER_S > 0)
-    buckets.push([keys.rateBucket("user", who.userId), cfg.RATE_USER_PER_S, cfg.RATE_USER_BURST]);
-  if (cfg.RATE_CLIENT_PER_S > 0)
-    buckets.push([keys.rateBucket("client", who.client), cfg.RATE_CLIENT_PER_S, cfg.RATE_CLIENT_BURST]);
-  if (buckets.length === 0) return;
+  if (cfg.RATE_CLIENT_PER_S <= 0) return;
   const [allowed, waitMs] = (await deps.redis.run(
     "rateLimit",
-    buckets.map(([key]) => key),
-    buckets.flatMap(([, rate, burst]) => [rate, burst]),
+    [keys.rateBucket("client", client)],
+    [cfg.RATE_CLIENT_PER_S, cfg.RATE_CLIENT_BURST],
   )) as [number, number];
-  if (allowed === 1) return;
-  // Retry-After is whole seconds: round up, so a client that obeys it finds a token.
-  throw new AppError("rate_limited", "too many checkouts; slow down", Math.max(1, Math.ceil(waitMs / 1000)));
+  if (allowed !== 1) throw rateLimited(waitMs);
 }

@@ -3,14 +3,16 @@
 -- KEYS[4] pending (user -> queued tickets)   KEYS[5] idempotency key (may be unused)
 -- KEYS[6] item line (ZSET of queued ticket seqs, scored by place in line)
 -- KEYS[7] sale mode (HASH cm, fs)   KEYS[8] fair-start room (LIST)   KEYS[9] room's way out (LIST)
+-- KEYS[10] the user's rate-limit token bucket (HASH t = tokens left, ts = when counted, ms)
 -- ARGV[1] user id   ARGV[2] item id   ARGV[3] ticket key prefix
 -- ARGV[4] line factor (queued tickets allowed per unit still sellable)
 -- ARGV[5] queue max (queued tickets across the sale)
 -- ARGV[6] idempotency fingerprint ('' = no key)   ARGV[7] idempotency ttl (s)
 -- ARGV[8] sale events channel (publishes "seq:queued:ms")
 -- ARGV[9] fair-start window (ms before the opening that checkouts enter the room; 0 = none)
+-- ARGV[10] the user's checkout rate (tokens per second; 0 = no limit)   ARGV[11] its burst
 -- Returns {'ok', seq, position, created_at, av, rs, sd, tot, gap, lt, defer, starts_at, mode}
---   | {'existing', seq} | {'<error code>'}
+--   | {'existing', seq} | {'rate_limited', ms until a token} | {'<error code>'}
 --   (the item's stock and line pace, so the answer carries an ETA without another read; gap/lt '' if unknown;
 --   defer '' = the caller queues the ticket, 'room' = it waits in the fair-start room (position ''),
 --   'late' = the room's opener queues it behind the room; mode 'two_step' or '')
@@ -40,6 +42,22 @@ if now < sa then
 elseif x[2] == 'room' or x[2] == 'draining' then
   -- Open, but the room is not all queued yet: this ticket goes behind it.
   defer = 'late'
+end
+
+-- The user's token bucket, here rather than in a call of its own: one round trip per
+-- checkout. A replay (above) or a checkout for another sale's item costs no token;
+-- a refused one costs none either, so the clock alone refills.
+local rate = tonumber(ARGV[10])
+if rate > 0 then
+  local burst = tonumber(ARGV[11])
+  local b = redis.call('HMGET', KEYS[10], 't', 'ts')
+  local tokens = burst
+  -- max(0, ...): a clock step backwards must not drain the bucket.
+  if b[1] then tokens = math.min(burst, tonumber(b[1]) + math.max(0, now - tonumber(b[2])) * rate / 1000) end
+  if tokens < 1 then return {'rate_limited', math.ceil((1 - tokens) * 1000 / rate)} end
+  redis.call('HSET', KEYS[10], 't', tokens - 1, 'ts', now)
+  -- Gone once it would be full again: an idle user costs no memory.
+  redis.call('PEXPIRE', KEYS[10], math.ceil(burst * 1000 / rate) + 1000)
 end
 
 local it = redis.call('HMGET', KEYS[2], 'av', 'rs', 'q', 'sd', 'tot', 'gap', 'lt')

@@ -1,4 +1,4 @@
--- rate-limit: token buckets, all or nothing. A request takes one token from every
+-- rate-limit: token buckets, all or nothing (today one: the client address's; the user's is in admit.lua). A request takes one token from every
 -- bucket it counts against (its user's, its client's), or from none when any of
 -- them is empty, so a refused request costs nothing and the clock alone refills.
 -- KEYS[1..n] bucket hashes (t = tokens left, ts = when they were counted, ms)
