@@ -147,7 +147,8 @@ export function checkoutRoutes(ctx: ApiCtx) {
         // Only Redis's word starts the memo's clock, so stock added elsewhere is seen within its TTL.
         if (err.code === "sold_out" && !knownSoldOut) ctx.soldOut.remember(input.item_id);
         // Not written to PostgreSQL: a flood of refusals by the rate limit must not become a flood of rows.
-        if (err.code !== "rate_limited") ctx.attempts.record({ ...base(null), ticketId: null, outcome: err.code });
+        if (err.code !== "rate_limited")
+          ctx.attempts.record({ ...base(null), ticketId: null, outcome: err.code });
       }
       throw err;
     }
