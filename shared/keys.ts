@@ -26,7 +26,7 @@ export function makeKeys(prefix: string) {
     counters: `${global}:counters`,
     /** STRING: held by the one worker sweeping for orphaned tickets. */
     sweepLock: `${global}:sweep:lock`,
-    /** ZSET saleId -> starts_at (ms): sales created to open later, whose fair-start room may need opening. */
+    /** ZSET saleId -> starts_at (ms): sales created or reloaded, whose fair-start room may need opening (shared/sales/rooms.ts). */
     rooms: `${global}:rooms`,
     /**
      * STRING: this Redis's epoch, set once its state has been built. Missing means

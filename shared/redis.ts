@@ -20,7 +20,10 @@ const SCRIPTS = {
   rateLimit: -1,
   purchase: 1,
   openRoom: 5,
-  takeRoom: 2,
+  peekRoom: 2,
+  dropRoom: 1,
+  renewLock: 1,
+  releaseLock: 1,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -1,12 +1,15 @@
-import type { Queue } from "bullmq";
+import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admit } from "../shared/checkout/admit.js";
 import type { TicketJob } from "../shared/checkout/enqueue.js";
 import { runMigrations } from "../shared/db/migrate.js";
 import { createDeps, type Deps } from "../shared/deps.js";
+import { takeLock } from "../shared/lock.js";
+import { CHECKOUT_QUEUE, checkoutQueueOptions } from "../shared/queues.js";
 import { createSale } from "../shared/sales/create.js";
 import { createSaleDirectory } from "../shared/sales/directory.js";
 import { getTicket } from "../shared/tickets/view.js";
+import { sleep } from "../shared/time.js";
 import { openRoom } from "../worker/room-opener.js";
 import { crowd } from "./helpers/crowd.js";
 import { dropAll, testConfig } from "./helpers/env.js";
@@ -79,6 +82,105 @@ describe("a big fair-start room", () => {
     expect(await openRoom(deps, queue.queue, saleId)).toBe(0);
     // And checkout queues as usual again.
     expect((await admit(deps, directory, { userId: "after", itemId: "Q" })).defer).toBe("");
+  });
+});
+
+describe("an opener failing mid-way", () => {
+  it("addBulk failing, then a crash after queueing: the next opener loses nobody and keeps the drawn order", async () => {
+    const ROOM = 1_000;
+    const opensAt = Date.now() + 20_000;
+    const { saleId } = await createSale(deps, {
+      slotKey: "room-failing-opener",
+      kind: "adhoc",
+      startsAt: new Date(opensAt),
+      endsAt: new Date(opensAt + 3_600_000),
+      userLimit: 1,
+      items: ["R", "S"].map((itemId) => ({
+        itemId,
+        name: itemId,
+        imageUrl: "https://x.test/i",
+        stock: ROOM,
+      })),
+    });
+    const directory = createSaleDirectory(deps);
+    const room = await crowd(ROOM, 100, (i) =>
+      admit(deps, directory, { userId: `f${i}`, itemId: i % 2 ? "R" : "S" }),
+    );
+    expect(room.every((a) => a.defer === "room")).toBe(true);
+    await deps.redis.hset(deps.keys.sale(saleId), "sa", Date.now() - 1);
+    const late = [];
+    for (let i = 0; i < 3; i++) late.push(await admit(deps, directory, { userId: `fl${i}`, itemId: "R" }));
+    expect(late.every((a) => a.defer === "late")).toBe(true);
+
+    // A real queue (no worker takes from it), so a ticket added twice shows as it would in production.
+    const queue = new Queue(CHECKOUT_QUEUE, { connection: deps.redis, ...checkoutQueueOptions(deps.keys) });
+    try {
+      // First opener: its third addBulk fails (Redis or the network away), nothing of that batch added.
+      let calls = 0;
+      const failing = {
+        addBulk: async (jobs: Parameters<Queue["addBulk"]>[0]) => {
+          if (++calls === 3) throw new Error("addBulk failed");
+          return queue.addBulk(jobs);
+        },
+      } as unknown as Queue;
+      await expect(openRoom(deps, failing, saleId, { batch: 100 })).rejects.toThrow("addBulk failed");
+      // Lock released on the way out; the room is shuffled and part-queued, the rest still waits.
+      expect(await deps.redis.exists(deps.keys.roomLock(saleId))).toBe(0);
+      expect(await deps.redis.hget(deps.keys.saleMode(saleId), "fs")).toBe("draining");
+      expect(await deps.redis.llen(deps.keys.roomOut(saleId))).toBe(ROOM + late.length - 200);
+
+      // Second opener: dies right after its second batch's jobs are added, before it leaves the way out.
+      let batches = 0;
+      const crash = () => {
+        if (++batches === 2) throw new Error("worker died");
+      };
+      await expect(openRoom(deps, queue, saleId, { batch: 100, afterQueue: crash })).rejects.toThrow(
+        "worker died",
+      );
+      expect(await deps.redis.llen(deps.keys.roomOut(saleId))).toBe(ROOM + late.length - 300);
+
+      // A healthy opener finishes it: the batch queued twice counts once in the queue.
+      expect(await openRoom(deps, queue, saleId, { batch: 100 })).toBe(ROOM + late.length - 300);
+      expect(await deps.redis.hget(deps.keys.saleMode(saleId), "fs")).toBe("open");
+      expect(await deps.redis.llen(deps.keys.roomOut(saleId))).toBe(0);
+
+      // Every room ticket queued once, in the drawn order (the i-th drawn took the i-th smallest
+      // place, ord), then the late ones in the order they came.
+      const ids = (await queue.getJobs(["wait"], 0, -1, true)).map((j) => j.id);
+      const ords = await Promise.all(
+        room.map(async (a) => ({
+          id: a.ticketId,
+          ord: Number(await deps.redis.hget(deps.keys.ticket(saleId, a.ticketId.split("-")[1] ?? ""), "ord")),
+        })),
+      );
+      const drawn = ords.sort((a, b) => a.ord - b.ord).map((o) => o.id);
+      expect(ids).toEqual([...drawn, ...late.map((a) => a.ticketId)]);
+      // A draw, not the order of arrival.
+      expect(drawn).not.toEqual(room.map((a) => a.ticketId));
+    } finally {
+      await queue.close();
+    }
+  });
+});
+
+describe("the room's lock", () => {
+  it("is kept while its holder works, and is never renewed or released once another holds it", async () => {
+    const key = deps.keys.roomLock("lock-test");
+    const held = await takeLock(deps.redis, key, 300);
+    expect(held).not.toBeNull();
+    expect(await takeLock(deps.redis, key, 300)).toBeNull();
+    // Well past its time to live, still held: renewed on a timer.
+    await sleep(800);
+    expect(await deps.redis.exists(key)).toBe(1);
+    expect(held?.lost).toBe(false);
+    // It ran out (say the holder stalled) and another process took it.
+    await deps.redis.set(key, "someone-else", "PX", 5_000);
+    await sleep(300);
+    expect(held?.lost).toBe(true);
+    await held?.release();
+    expect(await deps.redis.get(key)).toBe("someone-else");
+    expect(await deps.redis.pttl(key)).toBeGreaterThan(4_000);
+    await deps.redis.del(key);
   });
 });
 

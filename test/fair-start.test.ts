@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSale } from "../shared/sales/create.js";
 import type { TicketView } from "../shared/tickets/view.js";
 import { sleep } from "../shared/time.js";
 import { crowd } from "./helpers/crowd.js";
@@ -147,8 +148,44 @@ describe("fair start", () => {
     const tickets = await waitForRest(env.deps, saleId, 20_000);
     expect(tickets.filter((t) => t.status === "purchased")).toHaveLength(3);
     expect(tickets.filter((t) => t.status === "rejected" && t.reason === "sold_out")).toHaveLength(9);
+    // The buyers are exactly the first three drawn (smallest place, ord), in that order.
+    const drawn = await Promise.all(
+      room.map(async (r) => ({
+        id: r.body.ticket_id,
+        ord: Number(
+          await env.deps.redis.hget(env.deps.keys.ticket(saleId, String(seqOf(r.body.ticket_id))), "ord"),
+        ),
+      })),
+    );
+    expect(drawn.every((d) => d.ord > 0)).toBe(true);
+    drawn.sort((a, b) => a.ord - b.ord);
+    const bought = await env.deps.db.client<{ ticket_id: string }[]>`
+      select ticket_id from purchases where sale_id = ${Number(saleId)} order by id`;
+    expect(bought.map((b) => b.ticket_id)).toEqual(drawn.slice(0, 3).map((d) => d.id));
     const report = await checkInvariants(env.deps, saleId);
     expect(report.violations).toEqual([]);
+  });
+
+  it("a sale created as it starts, the creator's clock ahead of Redis's: its room still opens", async () => {
+    // Started by the creator's clock (so it would not have been listed for the opener), but
+    // not yet by Redis's, which admit.lua goes by: the checkout lands in the room.
+    const { saleId } = await createSale(env.deps, {
+      slotKey: "skewed-start",
+      kind: "adhoc",
+      startsAt: new Date(Date.now() - 5),
+      endsAt: new Date(Date.now() + 3_600_000),
+      userLimit: 5,
+      items: [{ itemId: "K", name: "K", imageUrl: "https://x.test/k", stock: 2 }],
+    });
+    await env.deps.redis.hset(env.deps.keys.sale(saleId), "sa", Date.now() + 300);
+    const r = await checkout("k1", "K");
+    expect(r.status).toBe(202);
+    expect(r.body).toMatchObject({ status: "queued", position: null });
+    expect(await env.deps.redis.zscore(env.deps.keys.rooms, saleId)).not.toBeNull();
+    // Opened and served within moments, not left to the sweeper a minute later.
+    const tickets = await waitForRest(env.deps, saleId, 5_000);
+    expect(tickets.map((t) => t.status)).toEqual(["purchased"]);
+    expect(await env.deps.redis.hget(env.deps.keys.saleMode(saleId), "fs")).toBe("open");
   });
 });
 

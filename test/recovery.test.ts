@@ -111,6 +111,21 @@ describe("PostgreSQL refusing a buyer", () => {
 });
 
 describe("reloading a sale into an empty Redis", () => {
+  it("a sale not open yet is listed for its room's opener again, and its room opens", async () => {
+    const saleId = await env.createSale({ items: [{ item_id: "roomy", stock: 1 }], starts_in_s: 2 });
+    const { redis, keys } = env.deps;
+    // Lose the sale's keys and the list of sales whose room may need opening.
+    await redis.del(...(await redis.keys(`${keys.prefix}:{s${saleId}}:*`)), keys.rooms);
+    expect(await loadSale(env.deps, saleId)).toBe(true);
+    expect(await redis.zscore(keys.rooms, saleId)).not.toBeNull();
+    const r = await env.json<{ ticket_id: string; position: number | null }>("/checkout?user_id=r&id=roomy", {
+      method: "POST",
+    });
+    expect(r.status).toBe(202);
+    expect(r.body.position).toBeNull();
+    expect(await untilFinal(env, r.body.ticket_id, 10_000)).toMatchObject({ status: "purchased" });
+  });
+
   it("never reuses a ticket id and remembers what each user bought", async () => {
     const saleId = await env.createSale({ items: 5, stock_per_item: 1, user_limit: 2 });
     const bought: string[] = [];

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readCounters } from "../shared/metrics/counters.js";
 import type { TicketView } from "../shared/tickets/view.js";
 import { sleep } from "../shared/time.js";
 import { crowd } from "./helpers/crowd.js";
@@ -26,6 +27,12 @@ const buy = (code: string, asBody = false) =>
     ? env.json<TicketView & Error>("/purchase", { method: "POST", json: { code } })
     : env.json<TicketView & Error>(`/purchase?code=${encodeURIComponent(code)}`, { method: "POST" });
 
+/** Payments the workers ran, whatever their outcome (the payments_total counter, summed). */
+async function paymentsRun() {
+  const counters = await readCounters(env.deps);
+  return counters.filter((c) => c.name === "payments_total").reduce((n, c) => n + c.value, 0);
+}
+
 async function purchasesOf(saleId: string) {
   return env.deps.db.client<{ ticket_id: string; user_id: string }[]>`
     select ticket_id, user_id from purchases where sale_id = ${Number(saleId)}`;
@@ -52,6 +59,8 @@ describe("two-step checkout", () => {
     expect(expires - started).toBeLessThan(31_500);
     const code = held.body.code as string;
 
+    // Payments run so far in this suite's system (each worker counts every payment it runs).
+    const paymentsBefore = await paymentsRun();
     // Query and body forms, all at once: one purchase, every answer the same ticket.
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => buy(code, i % 2 === 1)));
     for (const a of answers) {
@@ -67,6 +76,11 @@ describe("two-step checkout", () => {
     const report = await checkInvariants(env.deps, saleId);
     expect(report.violations).toEqual([]);
     expect(report.sold).toBe(1);
+    // Exactly one payment ran, not one per use of the code: the workers flush their counts
+    // every 500 ms, so wait for the first and long enough for any second to show.
+    while ((await paymentsRun()) === paymentsBefore) await sleep(100);
+    await sleep(1_500);
+    expect((await paymentsRun()) - paymentsBefore).toBe(1);
   });
 
   it("an unknown, malformed or missing code: 404 code_not_found, 400 without one", async () => {

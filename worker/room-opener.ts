@@ -1,13 +1,16 @@
-import { randomBytes, randomInt } from "node:crypto";
+import { randomInt } from "node:crypto";
 import type { Queue } from "bullmq";
 import type { TicketJob } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
 import { ticketId } from "../shared/keys.js";
+import { type HeldLock, takeLock } from "../shared/lock.js";
 
 // The fair-start room (shared/lua/admit.lua takes checkouts into it shortly before a
 // sale opens). At the opening one worker, whoever takes the sale's room lock, shuffles
 // it (shared/lua/open-room.lua) and queues it in the drawn order, then the tickets
-// accepted behind it, until the way out is empty and checkout queues as usual.
+// accepted behind it, until the way out is empty and checkout queues as usual. A ticket
+// leaves the way out only once its job exists (queueRoom), so an opener that fails or
+// dies loses none and the next one carries on in the same order.
 
 // How often every worker looks for a sale that just opened with a room: the room is
 // queued within this of the opening, with no traffic needed to set it off.
@@ -16,9 +19,11 @@ const LOOK_MS = 200;
 const DUE = 20;
 // A due sale with no room left to open is forgotten after this; until then a room ticket
 // accepted in the sale's last milliseconds (by Redis's clock) still finds its opener.
+// Every sale is listed (shared/sales/rooms.ts), even one created as it starts.
 const FORGET_AFTER_MS = 10_000;
-// A worker that died mid-way lets go of the room after this; another one finishes it.
-const LOCK_MS = 15_000;
+// A worker that died mid-way lets go of the room after this, and another one finishes it:
+// short, since checkouts meanwhile wait behind the room unqueued. A live opener renews it.
+const LOCK_MS = 3_000;
 // Jobs per addBulk: one round trip each, in order.
 const BATCH = 500;
 // Reading the room again when it changed under the read (only if read before the opening).
@@ -48,7 +53,7 @@ export function startRoomOpener(deps: Deps, queue: Queue) {
 async function lookForRooms(deps: Deps, queue: Queue) {
   const { redis, keys } = deps;
   const now = Date.now();
-  // [saleId, starts_at, ...]: sales created to open later whose opening has come (usually none).
+  // [saleId, starts_at, ...]: listed sales whose opening has come (usually none or a few).
   const due = await redis.zrangebyscore(keys.rooms, "-inf", now, "WITHSCORES", "LIMIT", 0, DUE);
   const sales: [string, number][] = [];
   for (let i = 0; i + 1 < due.length; i += 2) sales.push([due[i] as string, Number(due[i + 1])]);
@@ -60,12 +65,26 @@ async function lookForRooms(deps: Deps, queue: Queue) {
   }
 }
 
+export interface OpenRoomOptions {
+  /** Jobs per addBulk (tests use small batches to fail mid-way cheaply). */
+  batch?: number;
+  /**
+   * Called with each batch once its jobs are added, before it leaves the way out: a test's
+   * stand-in for a worker dying right there (it throws). Production passes nothing.
+   */
+  afterQueue?: (batch: TicketJob[]) => void | Promise<void>;
+}
+
 /** Shuffles a sale's room and queues it, if this process gets the room's lock; returns the tickets queued. */
-export async function openRoom(deps: Deps, queue: Queue, saleId: string): Promise<number> {
+export async function openRoom(
+  deps: Deps,
+  queue: Queue,
+  saleId: string,
+  opts: OpenRoomOptions = {},
+): Promise<number> {
   const { redis, keys } = deps;
-  const lock = keys.roomLock(saleId);
-  const token = randomBytes(8).toString("hex");
-  if (!(await redis.set(lock, token, "PX", LOCK_MS, "NX"))) return 0;
+  const lock = await takeLock(redis, keys.roomLock(saleId), LOCK_MS);
+  if (!lock) return 0;
   try {
     for (let i = 0; i < TRIES; i++) {
       const drawn = shuffle(await redis.lrange(keys.room(saleId), 0, -1));
@@ -82,23 +101,38 @@ export async function openRoom(deps: Deps, queue: Queue, saleId: string): Promis
       if (r === "shuffled") deps.log.info({ sale: saleId, tickets: Number(n) }, "fair-start room shuffled");
       if (r !== "changed") break;
     }
-    let queued = 0;
-    for (;;) {
-      const taken = (await redis.run(
-        "takeRoom",
-        [keys.saleMode(saleId), keys.roomOut(saleId)],
-        [BATCH],
-      )) as string[];
-      if (taken.length === 0) return queued;
-      // The job id is the ticket id: a ticket queued twice (a retry after a crash) runs once.
-      const jobs = taken.map((e) => jobOf(saleId, e));
-      await queue.addBulk(jobs.map((data) => ({ name: "ticket", data, opts: { jobId: data.ticketId } })));
-      queued += taken.length;
-      await redis.pexpire(lock, LOCK_MS);
-    }
+    return await queueRoom(deps, queue, saleId, lock, opts);
   } finally {
-    if ((await redis.get(lock)) === token) await redis.del(lock);
+    // Should Redis be away, the lock still runs out by itself within LOCK_MS.
+    await lock.release().catch(() => {});
   }
+}
+
+/**
+ * Queues the way out in order, a batch at a time: read (not removed), added, then removed
+ * only if still at the head. A batch whose adding failed, or whose opener died, stays
+ * first in line for the next opener, so no ticket is lost and none jumps the order; a
+ * batch added twice is queued once (the job id is the ticket id, and a job already
+ * finished and removed finds its ticket final and does nothing).
+ */
+async function queueRoom(deps: Deps, queue: Queue, saleId: string, lock: HeldLock, opts: OpenRoomOptions) {
+  const { redis, keys } = deps;
+  let queued = 0;
+  // Another opener took over (this one stalled past its lock): the rest is theirs.
+  while (!lock.lost) {
+    const batch = (await redis.run(
+      "peekRoom",
+      [keys.saleMode(saleId), keys.roomOut(saleId)],
+      [opts.batch ?? BATCH],
+    )) as string[];
+    if (batch.length === 0) break;
+    const jobs = batch.map((e) => jobOf(saleId, e));
+    await queue.addBulk(jobs.map((data) => ({ name: "ticket", data, opts: { jobId: data.ticketId } })));
+    await opts.afterQueue?.(jobs);
+    if ((await redis.run("dropRoom", [keys.roomOut(saleId)], batch)) === 0) break;
+    queued += batch.length;
+  }
+  return queued;
 }
 
 function jobOf(saleId: string, entry: string): TicketJob {

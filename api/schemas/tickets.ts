@@ -6,7 +6,10 @@ const checkoutWaitField = z.coerce.number().int().min(0).max(MAX_WAIT_MS).option
   description:
     "Hold the answer until the ticket has its checkout code (two_step sales) or is final, at most this many ms; the answer is then the ticket as it stands.",
 });
-/** Checkout's `?wait=MS`, read in both forms (query or JSON body). */
+/**
+ * Checkout's `?wait=MS`: always from the query string, also for a JSON-body checkout
+ * (the body schema is strict, so `wait` in the body is a 400).
+ */
 export const checkoutWait = z.object({ wait: checkoutWaitField });
 
 /** Checkout's query form, the contest's: `?user_id=U&id=I` (or `item_id=I`). */
@@ -54,7 +57,10 @@ export const TICKET_STATUSES = ["queued", "reserved", "paying", "purchased", "re
 export const checkoutAccepted = z
   .object({
     ticket_id: z.string().openapi({ example: "1-17" }),
-    status: z.enum(TICKET_STATUSES).openapi({ description: "`queued`, or a replayed ticket's status now." }),
+    status: z.enum(TICKET_STATUSES).openapi({
+      description:
+        "`queued`; a replayed ticket's status now; with `?wait`, the ticket's status when the answer is sent (any status: `reserved` with its code, or already final).",
+    }),
     position: count.nullable().openapi({
       description:
         "Place in the item's line; null once out of it, or in the fair-start room until the opening.",

@@ -3,6 +3,7 @@ import { items, sales } from "../db/schema.js";
 import type { Deps } from "../deps.js";
 import { loadSale } from "./load.js";
 import { type CheckoutMode, writeSaleMode } from "./mode.js";
+import { listForRoomOpener } from "./rooms.js";
 
 export interface NewItem {
   itemId: string;
@@ -85,6 +86,5 @@ async function prepare(
   startsAt: Date,
 ) {
   await writeSaleMode(deps, saleId, mode);
-  // A sale opening later may fill a fair-start room; the workers' room opener looks here.
-  if (startsAt.getTime() > Date.now()) await deps.redis.zadd(deps.keys.rooms, startsAt.getTime(), saleId);
+  await listForRoomOpener(deps, saleId, startsAt);
 }

@@ -6,6 +6,7 @@ import type { Deps } from "../deps.js";
 import { readmitTickets } from "../recovery/readmit.js";
 import { sleep } from "../time.js";
 import { writeSaleMode } from "./mode.js";
+import { listForRoomOpener } from "./rooms.js";
 
 // Items per script call: big enough to load 10,000 items in a few round trips,
 // small enough not to block Redis for long.
@@ -47,6 +48,9 @@ export async function reloadSale(deps: Deps, saleId: string): Promise<TicketJob[
     if (!sale) throw new Error(`sale ${saleId} is not in PostgreSQL`);
     // How it sells (two_step or not), in place before any checkout can see the sale.
     await writeSaleMode(deps, saleId, sale);
+    // Likewise its room's opener: a sale reloaded after Redis was lost (not yet open, or
+    // just opened) takes room tickets again, and the list of sales to open went with Redis.
+    await listForRoomOpener(deps, saleId, sale.startsAt);
     const rows = await db
       .select({ itemId: items.itemId, stock: items.stock, sold: items.sold })
       .from(items)
