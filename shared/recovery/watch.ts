@@ -7,6 +7,11 @@ import { rebuildFromPostgres } from "./rebuild.js";
 const CHECK_MS = 1000;
 // The rebuilder holds its lock this long; if it dies, another process takes over after it.
 const LOCK_MS = 60_000;
+// Ends an epoch set by a rebuild that reloaded sales (a fresh, empty Redis gets none).
+const REBUILT = "-rebuilt";
+// How long after such a rebuild an unknown item still means "not back yet": longer than
+// the API's cache of open sales (shared/sales/directory.ts, 1 s), which may predate the reload.
+const SETTLE_MS = 2000;
 
 /**
  * Notices, in every process, that Redis lost its data: the epoch marker
@@ -28,7 +33,8 @@ export function watchRedis(deps: Deps) {
     try {
       const started = Date.now();
       const r = await rebuildFromPostgres(deps);
-      const epoch = `${Date.now()}-${randomBytes(4).toString("hex")}`;
+      // Marked when sales were reloaded: for a moment after, "no such item" may still be a stale cache.
+      const epoch = `${Date.now()}-${randomBytes(4).toString("hex")}${r.sales.length ? REBUILT : ""}`;
       await redis.set(keys.epoch, epoch);
       seen = epoch;
       const detail = { ...r, ms: Date.now() - started };
@@ -78,9 +84,12 @@ export function watchRedis(deps: Deps) {
 }
 
 /**
- * True while Redis has no epoch marker: it lost its data and the rebuild has not
- * finished, so "no such item" may only mean "not loaded again yet".
+ * True while Redis has no epoch marker (it lost its data and the rebuild has not
+ * finished) or was rebuilt a moment ago, so "no such item" may only mean "not
+ * loaded again yet" or "not in this process's cached list of sales yet".
  */
 export async function redisRebuilding(deps: Pick<Deps, "redis" | "keys">): Promise<boolean> {
-  return (await deps.redis.exists(deps.keys.epoch)) === 0;
+  const epoch = await deps.redis.get(deps.keys.epoch);
+  if (epoch === null) return true;
+  return epoch.endsWith(REBUILT) && Date.now() - Number(epoch.split("-")[0]) < SETTLE_MS;
 }
