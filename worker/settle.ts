@@ -132,7 +132,10 @@ export function createSettler(deps: Pick<Deps, "db">) {
     (batch) => withTimeout(settleBatch(deps.db.client, batch)),
     {
       max: 500,
-      waitMs: 2,
+      // At a few hundred purchases a second a 2 ms wait settled them one transaction each;
+      // 10 ms gathers several (PostgreSQL CPU per purchase 20-30 % lower in the intake bench)
+      // for at most 10 ms more before a ticket shows purchased. Busy, batches fill anyway.
+      waitMs: 10,
       concurrency: 2,
     },
   );
