@@ -126,6 +126,19 @@ describe("reloading a sale into an empty Redis", () => {
     expect(await untilFinal(env, r.body.ticket_id, 10_000)).toMatchObject({ status: "purchased" });
   });
 
+  it("never reuses a ticket id even when PostgreSQL never heard of any ticket of the sale", async () => {
+    const saleId = await env.createSale({ items: [{ item_id: "unheard", stock: 5 }] });
+    const { redis, keys } = env.deps;
+    // Redis hands out ids 1-40 (checkouts whose attempts never reached PostgreSQL,
+    // as while it is down), then is lost.
+    const handedOut = await redis.hincrby(keys.sale(saleId), "tseq", 40);
+    await redis.del(...(await redis.keys(`${keys.prefix}:{s${saleId}}:*`)));
+    expect(await loadSale(env.deps, saleId)).toBe(true);
+    const next = await env.json<{ ticket_id: string }>("/checkout?user_id=u2&id=unheard", { method: "POST" });
+    expect(next.status).toBe(202);
+    expect(Number(next.body.ticket_id.split("-")[1])).toBeGreaterThan(handedOut);
+  });
+
   it("never reuses a ticket id and remembers what each user bought", async () => {
     const saleId = await env.createSale({ items: 5, stock_per_item: 1, user_limit: 2 });
     const bought: string[] = [];

@@ -62,7 +62,8 @@ export async function createSale(deps: Deps, input: NewSale): Promise<{ saleId: 
   });
   if (saleId !== null) {
     await prepare(deps, String(saleId), mode, input.startsAt);
-    await loadSale(deps, String(saleId));
+    // Just created: no ticket of it exists anywhere, so its numbers may start at 1.
+    await loadSale(deps, String(saleId), { fresh: true });
     return { saleId: String(saleId), created: true };
   }
   // Someone else created it; its transaction has committed (the unique index waited for it).

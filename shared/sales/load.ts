@@ -16,8 +16,13 @@ const LOAD_BATCH = 500;
  * Loads a sale from PostgreSQL into Redis: items first, the sale hash last, so a
  * sale visible in Redis always has all its items. Loading again changes nothing.
  */
-export async function loadSale(deps: Deps, saleId: string): Promise<boolean> {
-  return (await reloadSale(deps, saleId)) !== null;
+export async function loadSale(deps: Deps, saleId: string, opts: LoadOptions = {}): Promise<boolean> {
+  return (await reloadSale(deps, saleId, opts)) !== null;
+}
+
+export interface LoadOptions {
+  /** The sale was created a moment ago by this process: no ticket of it was ever handed out. */
+  fresh?: boolean;
 }
 
 // A loader that died lets go of its sale after this; a live one renews it at every batch.
@@ -30,7 +35,11 @@ const LOCK_POLL_MS = 50;
  * the sale was already loaded. One process loads a sale at a time (a lock in the
  * sale's slot): a scheduler tick and a Redis rebuild may both reach for it.
  */
-export async function reloadSale(deps: Deps, saleId: string): Promise<TicketJob[] | null> {
+export async function reloadSale(
+  deps: Deps,
+  saleId: string,
+  opts: LoadOptions = {},
+): Promise<TicketJob[] | null> {
   const { db, redis, keys } = deps;
   const token = randomBytes(8).toString("hex");
   for (;;) {
@@ -85,7 +94,7 @@ export async function reloadSale(deps: Deps, saleId: string): Promise<TicketJob[
         rows.length,
         total,
         sold,
-        await firstTicketSeq(deps, saleId),
+        opts.fresh ? 0 : await firstTicketSeq(deps, saleId),
         readmitted.length,
       ],
     );
@@ -99,12 +108,13 @@ export async function reloadSale(deps: Deps, saleId: string): Promise<TicketJob[
 }
 
 // Ticket ids a lost Redis handed out that PostgreSQL never heard of (attempts
-// still buffered in an API) stay below this margin.
+// still buffered in an API, or made while PostgreSQL was down) stay below this margin.
 const TICKET_SEQ_MARGIN = 1_000_000;
 
 /**
- * Where a (re)loaded sale's ticket numbers start: above every ticket PostgreSQL
- * knows, so a ticket id is never handed out twice, even after Redis was lost.
+ * Where a reloaded sale's ticket numbers start: above every ticket PostgreSQL
+ * knows plus the margin, so a ticket id is never handed out twice, even after
+ * Redis was lost before PostgreSQL heard of any ticket of the sale.
  */
 async function firstTicketSeq(deps: Deps, saleId: string): Promise<number> {
   const sql = deps.db.client;
@@ -114,7 +124,7 @@ async function firstTicketSeq(deps: Deps, saleId: string): Promise<number> {
       union all
       select ticket_id from checkout_attempts where sale_id = ${Number(saleId)} and ticket_id is not null
     ) t`;
-  return row?.seq ? Number(row.seq) + TICKET_SEQ_MARGIN : 0;
+  return (row?.seq ? Number(row.seq) : 0) + TICKET_SEQ_MARGIN;
 }
 
 /** Units each user already bought, so the per-user limit survives a reload. */
