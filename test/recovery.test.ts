@@ -76,6 +76,31 @@ describe("two attempts at one ticket", () => {
   });
 });
 
+describe("an attempt left over from before a Redis loss", () => {
+  it("can neither fail nor mark paid the payment of the ticket re-created since", async () => {
+    const saleId = await env.createSale({ items: [{ item_id: "stale", stock: 1 }] });
+    const a = await admit(env.deps, createSaleDirectory(env.deps), { userId: "s", itemId: "stale" });
+    const k = step.ticketKeys(env.deps, { ticketId: a.ticketId, saleId, itemId: "stale", userId: "s" });
+    expect((await step.reserve(env.deps, k))[0]).toBe("reserved");
+    await env.deps.redis.zadd(env.deps.keys.slots, Date.now() + 10_000, "live-holder");
+    expect((await step.startPayment(env.deps, k, 5000, "live-holder"))[0]).toBe("paying");
+    // The old attempt's answers arrive: a decline, then an approval.
+    expect(await step.release(env.deps, k, "payment_declined", "old-holder")).toEqual(["noop", "other"]);
+    expect(await step.markPaid(env.deps, k, "old-holder")).toEqual(["late", "other"]);
+    expect(await env.deps.redis.hget(k.ticket, "st")).toBe("paying");
+    // The live attempt decides.
+    expect(await step.markPaid(env.deps, k, "live-holder")).toEqual(["paid"]);
+    await queue.add(
+      "ticket",
+      { ticketId: a.ticketId, saleId, itemId: "stale", userId: "s" },
+      { jobId: a.ticketId },
+    );
+    expect(await untilFinal(env, a.ticketId)).toMatchObject({ status: "purchased" });
+    await waitForRest(env.deps, saleId);
+    expect((await checkInvariants(env.deps, saleId)).violations).toEqual([]);
+  });
+});
+
 describe("PostgreSQL refusing a buyer", () => {
   it("a user over the limit in PostgreSQL is rejected, and the unit goes back to stock", async () => {
     const saleId = await env.createSale({

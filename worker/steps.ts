@@ -86,7 +86,7 @@ export async function markPaid(deps: Deps, k: TicketKeys, holder: string): Promi
   // they may cross, which is harmless: the payment has ended (the simulator counted
   // it out), and no attempt ever pays a ticket twice.
   const [out] = await Promise.all([
-    deps.redis.run("markPaid", [k.ticket], []) as Promise<string[]>,
+    deps.redis.run("markPaid", [k.ticket], [holder]) as Promise<string[]>,
     deps.redis.zrem(deps.keys.slots, holder),
   ]);
   return out;

@@ -3,7 +3,7 @@
 -- slot afterwards: the semaphore is in another cluster slot than the sale's keys.
 -- KEYS[1] sale hash   KEYS[2] item hash   KEYS[3] held   KEYS[4] pending
 -- KEYS[5] ticket hash   KEYS[6] item waitlist   KEYS[7] item line   KEYS[8] sale mode (HASH cm, hold)
--- ARGV[1] reason   ARGV[2] ticket key prefix   ARGV[3] (unused)   ARGV[4] final-ticket ttl (s)
+-- ARGV[1] reason   ARGV[2] ticket key prefix   ARGV[3] the failing attempt's slot holder ('' = none)   ARGV[4] final-ticket ttl (s)
 -- ARGV[5] 'fail'   (payment did not go through: ticket failed, unit handed on),
 --         'refuse' (PostgreSQL refused this buyer, e.g. over the limit: ticket rejected, unit handed on), or
 --         'void'   (PostgreSQL says the unit does not exist: ticket rejected, unit leaves the stock)
@@ -34,8 +34,11 @@ end
 
 local mode = ARGV[5]
 local void = mode == 'void'
-local tk = redis.call('HMGET', KEYS[5], 'st', 'u', 'paid', 'cf', 'ex')
+local tk = redis.call('HMGET', KEYS[5], 'st', 'u', 'paid', 'cf', 'ex', 'sh')
 if tk[1] ~= 'paying' and tk[1] ~= 'reserved' then return {'noop', tk[1] or 'missing'} end
+-- Only the attempt paying may fail it: a job left over from before a Redis loss must not
+-- end the payment of the ticket re-created since ('' = a caller without a slot).
+if mode == 'fail' and tk[1] == 'paying' and ARGV[3] ~= '' and tk[6] ~= ARGV[3] then return {'noop', 'other'} end
 if mode == 'expire' then
   -- The purchase and the expiry race here, atomically: whichever comes first wins.
   if tk[1] ~= 'reserved' or tk[4] == '1' then return {'noop', 'confirmed'} end
