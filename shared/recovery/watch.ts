@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
 import type { Deps } from "../deps.js";
+import { takeLock } from "../lock.js";
 import { rebuildFromPostgres } from "./rebuild.js";
 
 // How often each process looks for the epoch marker, besides on every reconnect.
 const CHECK_MS = 1000;
-// The rebuilder holds its lock this long; if it dies, another process takes over after it.
-const LOCK_MS = 60_000;
+// The rebuilder's lock, renewed while it works: if it dies, another process takes over
+// within this, so the shop is not left answering 503 for long.
+const LOCK_MS = 5000;
 // Ends an epoch set by a rebuild that reloaded sales (a fresh, empty Redis gets none).
 const REBUILT = "-rebuilt";
 // How long after such a rebuild an unknown item still means "not back yet": longer than
@@ -28,8 +29,8 @@ export function watchRedis(deps: Deps) {
   let stopped = false;
 
   const rebuild = async () => {
-    const token = `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
-    if (!(await redis.set(keys.rebuildLock, token, "PX", LOCK_MS, "NX"))) return;
+    const lock = await takeLock(redis, keys.rebuildLock, LOCK_MS);
+    if (!lock) return;
     try {
       const started = Date.now();
       const r = await rebuildFromPostgres(deps);
@@ -41,7 +42,7 @@ export function watchRedis(deps: Deps) {
       if (r.sales.length) log.warn(detail, "redis had lost its data: rebuilt from PostgreSQL");
       else log.info(detail, "redis epoch set");
     } finally {
-      if ((await redis.get(keys.rebuildLock)) === token) await redis.del(keys.rebuildLock);
+      await lock.release();
     }
   };
 

@@ -1,8 +1,8 @@
-import { randomBytes } from "node:crypto";
 import { asc, eq } from "drizzle-orm";
 import type { TicketJob } from "../checkout/enqueue.js";
 import { items, sales } from "../db/schema.js";
 import type { Deps } from "../deps.js";
+import { type HeldLock, takeLock } from "../lock.js";
 import { readmitTickets } from "../recovery/readmit.js";
 import { sleep } from "../time.js";
 import { writeSaleMode } from "./mode.js";
@@ -25,7 +25,7 @@ export interface LoadOptions {
   fresh?: boolean;
 }
 
-// A loader that died lets go of its sale after this; a live one renews it at every batch.
+// A loader that died lets go of its sale after this; a live one renews it on a timer, through every step.
 const LOAD_LOCK_MS = 5000;
 const LOCK_POLL_MS = 50;
 
@@ -41,10 +41,11 @@ export async function reloadSale(
   opts: LoadOptions = {},
 ): Promise<TicketJob[] | null> {
   const { db, redis, keys } = deps;
-  const token = randomBytes(8).toString("hex");
+  let lock: HeldLock | null = null;
   for (;;) {
     if ((await redis.exists(keys.sale(saleId))) === 1) return null;
-    if (await redis.set(keys.loadLock(saleId), token, "PX", LOAD_LOCK_MS, "NX")) break;
+    lock = await takeLock(redis, keys.loadLock(saleId), LOAD_LOCK_MS);
+    if (lock) break;
     await sleep(LOCK_POLL_MS);
   }
   try {
@@ -70,7 +71,6 @@ export async function reloadSale(
     let sold = 0;
     for (let i = 0; i < rows.length; i += LOAD_BATCH) {
       const chunk = rows.slice(i, i + LOAD_BATCH);
-      await redis.pexpire(keys.loadLock(saleId), LOAD_LOCK_MS);
       await redis.run(
         "loadItems",
         chunk.map((r) => keys.item(saleId, r.itemId)),
@@ -103,7 +103,7 @@ export async function reloadSale(
     await redis.zadd(keys.timeline, sale.startsAt.getTime(), saleId);
     return readmitted;
   } finally {
-    if ((await redis.get(keys.loadLock(saleId))) === token) await redis.del(keys.loadLock(saleId));
+    await lock.release();
   }
 }
 
