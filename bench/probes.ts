@@ -160,3 +160,16 @@ export function cpuDelta(before: Record<string, number>, after: Record<string, n
     Object.entries(after).map(([k, v]) => [k, Math.round((v - (before[k] ?? 0)) * 100) / 100]),
   );
 }
+
+// The steady rate is taken between these shares of a backlog sold, leaving out the
+// start (workers starting, or seeing a new slot count) and the tail.
+const FROM = 0.1;
+const TO = 0.9;
+
+/** Units per second sold between 10 % and 90 % of `backlog` past `base`, from [ms, sold] samples. */
+export function steadyRate(timeline: [number, number][], base: number, backlog: number): number | null {
+  const at = (share: number) => timeline.find(([, sold]) => sold - base >= share * backlog)?.[0] ?? null;
+  const t0 = at(FROM);
+  const t1 = at(TO);
+  return t0 !== null && t1 !== null && t1 > t0 ? ((TO - FROM) * backlog * 1000) / (t1 - t0) : null;
+}

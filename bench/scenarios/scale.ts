@@ -1,7 +1,7 @@
 import { createSale } from "../../loadtest/api.js";
 import { runLoad } from "../../loadtest/run.js";
 import { sleep } from "../../shared/time.js";
-import { cpuOfPid, info, jobsQueued, stockOf } from "../probes.js";
+import { cpuOfPid, info, jobsQueued, steadyRate, stockOf } from "../probes.js";
 import type { System } from "../system.js";
 import { type RunResult, type Scenario, violationsOf } from "../target.js";
 
@@ -16,10 +16,6 @@ const COUNTS = [1, 2, 3];
 // Many items, so tickets do not all queue for the same Redis keys.
 const ITEMS = 100;
 const SAMPLE_MS = 20;
-// The steady rate is taken between these shares of the backlog sold, leaving out
-// the workers' start and the tail.
-const FROM = 0.1;
-const TO = 0.9;
 const SELL_TIMEOUT_MS = 120_000;
 
 export const scale: Scenario = {
@@ -112,11 +108,8 @@ async function backlogWith(sys: System, t: Parameters<Scenario["run"]>[0], backl
     },
   );
   const last = timeline[timeline.length - 1]?.[1] ?? 0;
-  const at = (share: number) => timeline.find(([, sold]) => sold >= share * last)?.[0] ?? null;
-  const t0 = at(FROM);
-  const t1 = at(TO);
-  const perS =
-    t0 !== null && t1 !== null && t1 > t0 ? Math.round(((TO - FROM) * last * 1000) / (t1 - t0)) : null;
+  const steady = steadyRate(timeline, 0, last);
+  const perS = steady === null ? null : Math.round(steady);
   const perPurchase = (cpuS: number) => (last > 0 ? Math.round((cpuS * 1e6) / last) / 1000 : null);
   return {
     perS,

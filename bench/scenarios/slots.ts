@@ -1,7 +1,7 @@
 import { createSale, setPayments } from "../../loadtest/api.js";
 import { runLoad } from "../../loadtest/run.js";
 import { sleep } from "../../shared/time.js";
-import { stockOf } from "../probes.js";
+import { steadyRate, stockOf } from "../probes.js";
 import { type Scenario, violationsOf } from "../target.js";
 
 // The payment slots as the bottleneck: P slots, payments taking exactly L ms,
@@ -13,10 +13,6 @@ const P = 200;
 const L_MS = 50;
 export const IDEAL_PER_S = (P * 1000) / L_MS;
 const SAMPLE_MS = 20;
-// The steady rate is taken between these shares of the backlog sold, leaving
-// out the second the workers take to see the new slot count.
-const FROM = 0.1;
-const TO = 0.9;
 const SELL_TIMEOUT_MS = 120_000;
 
 export const slots: Scenario = {
@@ -71,11 +67,7 @@ export const slots: Scenario = {
       },
     );
     const backlog = o.slotsBacklog - soldAtSwitch;
-    const at = (share: number) =>
-      timeline.find(([, sold]) => sold - soldAtSwitch >= share * backlog)?.[0] ?? null;
-    const t0 = at(FROM);
-    const t1 = at(TO);
-    const steady = t0 !== null && t1 !== null && t1 > t0 ? ((TO - FROM) * backlog * 1000) / (t1 - t0) : null;
+    const steady = steadyRate(timeline, soldAtSwitch, backlog);
     const last = timeline[timeline.length - 1];
     const payments = (await t.http.send("GET", "/admin/payments", { admin: true })).body as {
       peak_in_flight?: number;

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { Redis } from "ioredis";
 import { sleep } from "../../shared/time.js";
 import { freePort } from "./processes.js";
+import { withNode } from "./redis-cluster.js";
 
 // A throwaway Redis on a free loopback port that keeps nothing on disk, so a
 // drill can kill it and start it again empty, without touching the machine's Redis.
@@ -57,21 +57,10 @@ export async function startLocalRedis(): Promise<LocalRedis> {
 async function untilPong(port: number) {
   const deadline = Date.now() + READY_MS;
   while (Date.now() < deadline) {
-    const r = new Redis({
-      port,
-      host: "127.0.0.1",
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    r.on("error", () => {});
     try {
-      await r.connect();
-      if ((await r.ping()) === "PONG") return;
+      if ((await withNode(port, (r) => r.ping())) === "PONG") return;
     } catch {
       // Not listening yet.
-    } finally {
-      r.disconnect();
     }
     await sleep(50);
   }

@@ -94,7 +94,8 @@ function isFree(port: number): Promise<boolean> {
   });
 }
 
-async function withNode<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
+/** One throwaway connection to a loopback Redis on `port`, no retries: `fn`, then disconnect. */
+export async function withNode<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
   const r = new Redis({
     port,
     host: "127.0.0.1",
