@@ -2,8 +2,7 @@ import { eq } from "drizzle-orm";
 import { items, sales } from "../db/schema.js";
 import type { Deps } from "../deps.js";
 import { loadSale } from "./load.js";
-import { type CheckoutMode, writeSaleMode } from "./mode.js";
-import { listForRoomOpener } from "./rooms.js";
+import type { CheckoutMode } from "./mode.js";
 
 export interface NewItem {
   itemId: string;
@@ -61,31 +60,19 @@ export async function createSale(deps: Deps, input: NewSale): Promise<{ saleId: 
     return id;
   });
   if (saleId !== null) {
-    await prepare(deps, String(saleId), mode, input.startsAt);
     // Just created: no ticket of it exists anywhere, so its numbers may start at 1.
     await loadSale(deps, String(saleId), { fresh: true });
     return { saleId: String(saleId), created: true };
   }
   // Someone else created it; its transaction has committed (the unique index waited for it).
   const [existing] = await db
-    .select({ id: sales.id, checkoutMode: sales.checkoutMode, holdS: sales.holdS })
+    .select({ id: sales.id })
     .from(sales)
     .where(eq(sales.slotKey, input.slotKey))
     .limit(1);
   if (!existing) throw new Error(`sale ${input.slotKey} vanished`);
-  // Again each time (a scheduler tick): a creator that died half-way is made good.
-  await prepare(deps, String(existing.id), existing, input.startsAt);
+  // Again each time (a scheduler tick): a creator that died half-way is made good
+  // (loading writes the sale's mode and lists it for its room's opener first).
   await loadSale(deps, String(existing.id));
   return { saleId: String(existing.id), created: false };
-}
-
-/** What Redis needs before the sale is published: how it sells, and whether a room may need opening. */
-async function prepare(
-  deps: Deps,
-  saleId: string,
-  mode: { checkoutMode: string; holdS: number },
-  startsAt: Date,
-) {
-  await writeSaleMode(deps, saleId, mode);
-  await listForRoomOpener(deps, saleId, startsAt);
 }

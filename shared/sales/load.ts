@@ -82,7 +82,7 @@ export async function reloadSale(
       sold += r.sold;
     }
     // Before the sale is published, so they stay ahead of every new ticket.
-    const readmitted = await readmitTickets(deps, saleId);
+    const readmitted = opts.fresh ? [] : await readmitTickets(deps, saleId);
     await redis.run(
       "loadSale",
       [keys.sale(saleId)],
