@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
 import type { Queue } from "bullmq";
-import type { TicketJob } from "../shared/checkout/enqueue.js";
+import { addTicketJobs, type TicketJob } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
 import { ticketId } from "../shared/keys.js";
 import { type HeldLock, takeLock } from "../shared/lock.js";
@@ -127,7 +127,7 @@ async function queueRoom(deps: Deps, queue: Queue, saleId: string, lock: HeldLoc
     )) as string[];
     if (batch.length === 0) break;
     const jobs = batch.map((e) => jobOf(saleId, e));
-    await queue.addBulk(jobs.map((data) => ({ name: "ticket", data, opts: { jobId: data.ticketId } })));
+    await addTicketJobs(queue, jobs);
     await opts.afterQueue?.(jobs);
     if ((await redis.run("dropRoom", [keys.roomOut(saleId)], batch)) === 0) break;
     queued += batch.length;

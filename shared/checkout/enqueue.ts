@@ -7,6 +7,11 @@ export interface TicketJob extends CheckoutJob {
   userId: string;
 }
 
+/** Queues tickets in this order, now: the job id is the ticket id, so a ticket added twice is queued once. */
+export async function addTicketJobs(queue: CheckoutQueue, jobs: TicketJob[]): Promise<void> {
+  await queue.addBulk(jobs.map((data) => ({ name: "ticket", data, opts: { jobId: data.ticketId } })));
+}
+
 /**
  * Puts accepted tickets on the FIFO queue. Tickets accepted in the same instant
  * share one addBulk round trip, in the order they were accepted; the job id is
@@ -15,7 +20,7 @@ export interface TicketJob extends CheckoutJob {
 export function createEnqueuer(queue: CheckoutQueue) {
   const batcher = createBatcher<TicketJob, void>(
     async (jobs) => {
-      await queue.addBulk(jobs.map((data) => ({ name: "ticket", data, opts: { jobId: data.ticketId } })));
+      await addTicketJobs(queue, jobs);
       return jobs.map(() => undefined);
     },
     { max: 500, waitMs: 0, concurrency: 4 },

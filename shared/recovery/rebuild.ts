@@ -1,4 +1,5 @@
 import { Queue } from "bullmq";
+import { addTicketJobs } from "../checkout/enqueue.js";
 import type { Deps } from "../deps.js";
 import { initSettings } from "../payments/settings.js";
 import { CHECKOUT_QUEUE, checkoutQueueOptions } from "../queues.js";
@@ -40,11 +41,7 @@ export async function rebuildFromPostgres(deps: Deps): Promise<Rebuilt> {
       if (jobs.length === 0) continue;
       queue ??= new Queue(CHECKOUT_QUEUE, { connection: deps.redis, ...checkoutQueueOptions(deps.keys) });
       for (let i = 0; i < jobs.length; i += JOB_BATCH) {
-        await queue.addBulk(
-          jobs
-            .slice(i, i + JOB_BATCH)
-            .map((data) => ({ name: "ticket", data, opts: { jobId: data.ticketId } })),
-        );
+        await addTicketJobs(queue, jobs.slice(i, i + JOB_BATCH));
       }
     }
   } finally {
