@@ -76,6 +76,25 @@ describe("two attempts at one ticket", () => {
   });
 });
 
+describe("a payment's deadline and its slot's lease", () => {
+  it("a payment never runs past its slot's lease: a lease too short for the timeout is stretched first", async () => {
+    const saleId = await env.createSale({ items: [{ item_id: "leased", stock: 1 }] });
+    const a = await admit(env.deps, createSaleDirectory(env.deps), { userId: "p", itemId: "leased" });
+    const k = step.ticketKeys(env.deps, { ticketId: a.ticketId, saleId, itemId: "leased", userId: "p" });
+    expect((await step.reserve(env.deps, k))[0]).toBe("reserved");
+    // Granted long ago, as the caller believes: its lease ends in 200 ms, the payment may take 2 s.
+    const believed = Date.now() + 200;
+    await env.deps.redis.zadd(env.deps.keys.slots, believed, "short-lease");
+    const [st, deadline] = await step.startPayment(env.deps, k, 2000, "short-lease", believed);
+    expect(st).toBe("paying");
+    const lease = Number(await env.deps.redis.zscore(env.deps.keys.slots, "short-lease"));
+    expect(Number(deadline) + step.LEASE_GRACE_MS).toBeLessThanOrEqual(lease);
+    expect(Number(deadline)).toBeGreaterThan(believed);
+    await env.deps.redis.zrem(env.deps.keys.slots, "short-lease");
+    await step.release(env.deps, k, "payment_timeout", "short-lease");
+  });
+});
+
 describe("an attempt left over from before a Redis loss", () => {
   it("can neither fail nor mark paid the payment of the ticket re-created since", async () => {
     const saleId = await env.createSale({ items: [{ item_id: "stale", stock: 1 }] });
