@@ -39,7 +39,7 @@ export function makeKeys(prefix: string) {
      * HASH: a token bucket of the checkout rate limit per client address (the
      * per-user one is `userBucket`, with the sale's keys).
      */
-    rateBucket: (kind: "client", id: string) => `${prefix}:{rl}:${kind}:${id}`,
+    rateBucket: (client: string) => `${prefix}:{rl}:client:${client}`,
 
     /** HASH: sale meta and totals (status, window, limit, tot/av/rs/sd/q, ticket sequence). */
     sale: (saleId: string) => `${sale(saleId)}:sale`,

@@ -17,7 +17,7 @@ const SCRIPTS = {
   loadItems: -1,
   loadSale: 1,
   readmit: 2,
-  rateLimit: -1,
+  rateLimit: 1,
   purchase: 1,
   openRoom: 5,
   peekRoom: 2,
@@ -105,8 +105,8 @@ function connect(target: RedisTarget, options: RedisOptions): Redis | Cluster {
   const { enableAutoPipelining: _, retryStrategy, ...perNode } = options;
   return new Cluster(nodes, {
     // Off in a cluster: ioredis groups an auto-pipeline by the slot of a command's
-    // first argument, which for a script with a variable key count (rateLimit,
-    // loadItems) is the count, not a key, and the batch is then refused as cross-slot.
+    // first argument, which for a script with a variable key count (loadItems) is
+    // the count, not a key, and the batch is then refused as cross-slot.
     enableAutoPipelining: false,
     clusterRetryStrategy: retryStrategy,
     redisOptions: {

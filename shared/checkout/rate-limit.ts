@@ -17,7 +17,7 @@ export async function takeClientToken(deps: Pick<Deps, "redis" | "keys" | "cfg">
   if (cfg.RATE_CLIENT_PER_S <= 0) return;
   const [allowed, waitMs] = (await deps.redis.run(
     "rateLimit",
-    [keys.rateBucket("client", client)],
+    [keys.rateBucket(client)],
     [cfg.RATE_CLIENT_PER_S, cfg.RATE_CLIENT_BURST],
   )) as [number, number];
   if (allowed !== 1) throw rateLimited(waitMs);
