@@ -52,7 +52,7 @@ export function adminSaleRoutes(ctx: ApiCtx) {
       userLimit: body.user_limit ?? cfg.SALE_USER_LIMIT,
       items,
       ...(body.checkout_mode ? { checkoutMode: body.checkout_mode } : {}),
-      ...(body.hold_s ? { holdS: body.hold_s } : {}),
+      ...(body.hold_s !== undefined ? { holdS: body.hold_s } : {}),
     });
     ctx.directory.invalidate();
     const sale = await getSale(ctx.deps, saleId);

@@ -1,7 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
 import { purchase } from "../../shared/checkout/purchase.js";
+import { takeClientToken } from "../../shared/checkout/rate-limit.js";
 import { AppError } from "../../shared/errors.js";
 import { getTicket } from "../../shared/tickets/view.js";
+import { clientAddress } from "../client-address.js";
 import type { ApiCtx } from "../context.js";
 import { errors, json, router } from "../openapi.js";
 import { purchaseBody, purchaseQuery, ticketSchema } from "../schemas/tickets.js";
@@ -15,7 +17,7 @@ const route = createRoute({
   tags: ["shoppers"],
   summary: "Pay for a held unit (two_step sales)",
   description:
-    "With the checkout code of a ticket holding a unit, `?code=C` or a JSON body: the payment is queued under the same slots as any other and the answer is the ticket. A code used again purchases nothing more and answers the same ticket. An unknown code, or one whose hold expired, is `404 code_not_found`.",
+    "With the checkout code of a ticket holding a unit, `?code=C` or a JSON body: the payment is queued under the same slots as any other and the answer is the ticket. A code used again purchases nothing more and answers the same ticket. An unknown code, or one whose hold expired, is `404 code_not_found`. Each request takes a token from the client's rate-limit bucket, the one `POST /checkout` takes from (`RATE_CLIENT_PER_S`).",
   request: {
     query: purchaseQuery,
     body: { required: false, content: { "application/json": { schema: purchaseBody } } },
@@ -33,6 +35,7 @@ const route = createRoute({
       "code_not_found",
       "payload_too_large",
       "unsupported_media_type",
+      "rate_limited",
       "unavailable",
     ),
   },
@@ -48,6 +51,8 @@ export function purchaseRoutes(ctx: ApiCtx) {
         ? parse(purchaseQuery, c.req.query(), "query").code
         : parse(purchaseBody, body, "body").code;
     if (!code) throw new AppError("invalid_request", "code: is required");
+    // The same per-client bucket as checkout, taken as checkout takes it: after the input is valid.
+    await takeClientToken(ctx.deps, clientAddress(c, ctx.deps.cfg.TRUST_PROXY));
     const id = await purchase(ctx.deps, ctx.queue, code);
     const ticket = await getTicket(ctx.deps, id);
     // Confirmed a moment ago, so the ticket is there unless Redis lost it since.

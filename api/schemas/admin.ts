@@ -47,13 +47,10 @@ export const createSaleBody = z
       description:
         "`direct` pays at once; `two_step` holds a reserved unit behind a checkout code for `hold_s` until `POST /purchase`. Defaults to `CHECKOUT_MODE`.",
     }),
-    hold_s: z
-      .number()
-      .int()
-      .min(1)
-      .max(3600)
-      .optional()
-      .openapi({ description: "How long a two_step code holds its unit. Defaults to `HOLD_S`." }),
+    hold_s: z.number().int().min(1).max(3600).optional().openapi({
+      description:
+        "How long a two_step code holds its unit, in seconds. Defaults to `HOLD_S`. Only for a two_step sale: with an effective `checkout_mode` of `direct` (given, or the `CHECKOUT_MODE` default) it is `400 invalid_request`.",
+    }),
   })
   .strict()
   .openapi("CreateSaleRequest", {

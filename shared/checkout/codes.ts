@@ -1,4 +1,5 @@
 import { randomFillSync } from "node:crypto";
+import { parseTicketId } from "../keys.js";
 
 // Checkout codes of two_step sales: "<ticket id>.<secret>". The secret is 128 bits from
 // the OS's cryptographic random source, so a code cannot be guessed; the ticket id in
@@ -21,12 +22,17 @@ export function newCodeSecret(): string {
   return pool.subarray(start, start + SECRET_BYTES).toString("base64url");
 }
 
-const CODE = /^([0-9]{1,18})-([0-9]{1,18})\.([A-Za-z0-9_-]{22})$/;
+// What newCodeSecret makes: 16 bytes in unpadded base64url.
+const SECRET = /^[A-Za-z0-9_-]{22}$/;
 
 export const formatCode = (ticketId: string, secret: string) => `${ticketId}.${secret}`;
 
 /** The ticket and secret of a well-formed code; null for anything else. */
 export function parseCode(code: string): { saleId: string; seq: string; secret: string } | null {
-  const m = CODE.exec(code);
-  return m?.[1] && m[2] && m[3] ? { saleId: m[1], seq: m[2], secret: m[3] } : null;
+  // A ticket id has no dot, so the first one ends it.
+  const dot = code.indexOf(".");
+  if (dot < 0) return null;
+  const secret = code.slice(dot + 1);
+  const ticket = SECRET.test(secret) ? parseTicketId(code.slice(0, dot)) : null;
+  return ticket ? { ...ticket, secret } : null;
 }

@@ -3,7 +3,7 @@ import { AppError } from "../errors.js";
 
 /** The 429 for an empty bucket; Retry-After in whole seconds, rounded up so a client that obeys it finds a token. */
 export function rateLimited(waitMs: number): AppError {
-  return new AppError("rate_limited", "too many checkouts; slow down", Math.max(1, Math.ceil(waitMs / 1000)));
+  return new AppError("rate_limited", "too many requests; slow down", Math.max(1, Math.ceil(waitMs / 1000)));
 }
 
 /**

@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import { items, sales } from "../db/schema.js";
 import type { Deps } from "../deps.js";
+import { AppError } from "../errors.js";
 import { loadSale } from "./load.js";
 import type { CheckoutMode } from "./mode.js";
 
@@ -21,6 +22,7 @@ export interface NewSale {
   items: NewItem[];
   /** Defaults to CHECKOUT_MODE and HOLD_S. */
   checkoutMode?: CheckoutMode;
+  /** Only for a two_step sale: a direct sale holds nothing, so it is refused there. */
   holdS?: number;
 }
 
@@ -37,6 +39,13 @@ export async function createSale(deps: Deps, input: NewSale): Promise<{ saleId: 
     checkoutMode: input.checkoutMode ?? deps.cfg.CHECKOUT_MODE,
     holdS: input.holdS ?? deps.cfg.HOLD_S,
   };
+  // Refused before anything is written; silently ignored, it would look like a hold that never comes.
+  if (input.holdS !== undefined && mode.checkoutMode !== "two_step") {
+    const why = input.checkoutMode
+      ? "checkout_mode is direct"
+      : "checkout_mode defaults to direct (CHECKOUT_MODE)";
+    throw new AppError("invalid_request", `hold_s: only a two_step sale holds units; this sale's ${why}`);
+  }
   const saleId = await db.transaction(async (tx) => {
     const inserted = await tx
       .insert(sales)
