@@ -40,7 +40,9 @@ export async function processTicket(ctx: WorkerCtx, job: Job, token?: string): P
   const [state, reason, expiresAt, confirmed] = await step.reserve(ctx.deps, k);
   if (state === "reserved") return pay(ctx, job, token, data, k);
   if (state === "held") return hold(ctx, job, token, data, k, Number(expiresAt), confirmed === "1");
-  if (state === "rejected") ctx.counters.inc("tickets_total", { status: "rejected", reason: String(reason) });
+  // Counted where it was rejected: here only when this reserve did it (a reason comes back);
+  // a job woken for a ticket finalize.lua already rejected just ends.
+  if (state === "rejected" && reason) ctx.counters.inc("tickets_total", { status: "rejected", reason });
   if (state === "waiting") return waitForUnit(ctx, job, token, k);
   if (state === "paying") return resumePaying(ctx, job, token, data, k);
   // Final already (a duplicate job), or expired: nothing left to do.
@@ -170,12 +172,14 @@ async function fail(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys, reason:
 async function settle(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys, holder: string) {
   const result = await ctx.settler.settle(data);
   if ("purchaseId" in result) {
-    const [done, rejected] = await step.finalize(ctx.deps, k, result.purchaseId);
+    const { done, rejected } = await step.finalize(ctx.deps, k, result.purchaseId);
     if (done === "purchased") {
       ctx.counters.inc("tickets_total", { status: "purchased", reason: "" });
-      // Tickets still waiting when the last unit sold were rejected by the same script.
-      if (Number(rejected) > 0) {
-        ctx.counters.inc("tickets_total", { status: "rejected", reason: "sold_out" }, Number(rejected));
+      // Tickets still waiting when the last unit sold were rejected by the same script;
+      // their jobs end now rather than sleep until their re-check, so the queue shows only live work.
+      if (rejected.length > 0) {
+        ctx.counters.inc("tickets_total", { status: "rejected", reason: "sold_out" }, rejected.length);
+        await Promise.allSettled(rejected.map((seq) => wake(ctx, ticketId(data.saleId, seq))));
       }
     }
     return;

@@ -116,10 +116,16 @@ export async function release(
   return out;
 }
 
-export async function finalize(deps: Deps, k: TicketKeys, purchaseId: string): Promise<string[]> {
-  return (await deps.redis.run(
+/** Mirrors a committed purchase in Redis; when it sold the item's last unit, the seqs of the waiters it rejected. */
+export async function finalize(
+  deps: Deps,
+  k: TicketKeys,
+  purchaseId: string,
+): Promise<{ done: string; rejected: string[] }> {
+  const [done, , rejected] = (await deps.redis.run(
     "finalize",
     [k.sale, k.item, k.pending, k.ticket, k.waitlist, k.line],
     [purchaseId, k.ticketPrefix, FINAL_TTL_S, k.events, k.seq],
-  )) as string[];
+  )) as [string, number, string[] | undefined];
+  return { done, rejected: rejected ?? [] };
 }

@@ -5,7 +5,8 @@
 -- ARGV[1] purchase id   ARGV[2] ticket key prefix   ARGV[3] final-ticket ttl (s)
 -- ARGV[4] sale events channel   ARGV[5] ticket seq
 -- Publishes "seq:purchased:ms" and one "waiter:rejected:ms" per waiter rejected, in one message.
--- Returns {'purchased', waiters rejected} | {'noop', status}
+-- Returns {'purchased', waiters rejected, {their seqs}} | {'noop', status}: the caller wakes the
+-- rejected waiters' jobs, which would otherwise sleep until their re-check for nothing.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[3])
@@ -18,7 +19,7 @@ redis.call('HINCRBY', KEYS[2], 'sd', 1)
 redis.call('HINCRBY', KEYS[1], 'rs', -1)
 redis.call('HINCRBY', KEYS[1], 'sd', 1)
 
-local rejected = 0
+local rejected = {}
 local events = {ARGV[5] .. ':purchased:' .. now}
 local it = redis.call('HMGET', KEYS[2], 'av', 'rs')
 if tonumber(it[1]) <= 0 and tonumber(it[2]) <= 0 then
@@ -33,10 +34,10 @@ if tonumber(it[1]) <= 0 and tonumber(it[2]) <= 0 then
       if redis.call('HINCRBY', KEYS[3], wt[2], -1) <= 0 then redis.call('HDEL', KEYS[3], wt[2]) end
       redis.call('ZREM', KEYS[6], seq)
       table.insert(events, seq .. ':rejected:' .. now)
-      rejected = rejected + 1
+      table.insert(rejected, seq)
     end
   end
   redis.call('DEL', KEYS[5])
 end
 redis.call('PUBLISH', ARGV[4], table.concat(events, ' '))
-return {'purchased', rejected}
+return {'purchased', #rejected, rejected}
