@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { DelayedError, type Job, type Queue, UnrecoverableError } from "bullmq";
 import { z } from "zod";
-import type { TicketJob } from "../shared/checkout/enqueue.js";
+import { type TicketJob, wakeTickets } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
 import { ticketId } from "../shared/keys.js";
 import type { CounterSink } from "../shared/metrics/counters.js";
@@ -50,9 +50,18 @@ export async function processTicket(ctx: WorkerCtx, job: Job, token?: string): P
 
 /** No free unit, but payments in flight may release one: sleep until handed a unit. */
 async function waitForUnit(ctx: WorkerCtx, job: Job, token: string | undefined, k: step.TicketKeys) {
-  await job.moveToDelayed(Date.now() + ctx.deps.cfg.WAIT_RECHECK_MS, token);
-  // A unit handed over between the reserve and the move above could not wake this job; look again.
-  if ((await ctx.deps.redis.hget(k.ticket, "st")) !== "queued") await job.promote().catch(() => {});
+  const handed = async () => (await ctx.deps.redis.hget(k.ticket, "st")) !== "queued";
+  return sleepUntil(job, token, Date.now() + ctx.deps.cfg.WAIT_RECHECK_MS, handed);
+}
+
+/**
+ * Puts the job to sleep until `at`; whoever changes the ticket meanwhile wakes it
+ * (wakeTickets). A change between the last look and the move could not wake it, so
+ * `changed` looks once more after the move.
+ */
+async function sleepUntil(job: Job, token: string | undefined, at: number, changed: () => Promise<boolean>) {
+  await job.moveToDelayed(at, token);
+  if (await changed()) await job.promote().catch(() => {});
   throw new DelayedError();
 }
 
@@ -74,28 +83,16 @@ async function hold(
   confirmed: boolean,
 ) {
   if (confirmed) return pay(ctx, job, token, data, k);
-  if (expiresAt > Date.now()) return sleepUntil(ctx, job, token, k, expiresAt + EXPIRY_GRACE_MS);
+  const purchased = async () => (await ctx.deps.redis.hget(k.ticket, "cf")) === "1";
+  if (expiresAt > Date.now()) return sleepUntil(job, token, expiresAt + EXPIRY_GRACE_MS, purchased);
   const [outcome, detail, at] = await step.release(ctx.deps, k, "hold_expired", "", "expire");
   // The purchase won the race with the expiry.
   if (outcome === "noop" && detail === "confirmed") return pay(ctx, job, token, data, k);
   // This process's clock is ahead of Redis's.
   if (outcome === "noop" && detail === "early")
-    return sleepUntil(ctx, job, token, k, Number(at) + EXPIRY_GRACE_MS);
+    return sleepUntil(job, token, Number(at) + EXPIRY_GRACE_MS, purchased);
   if (outcome !== "noop") ctx.counters.inc("tickets_total", { status: "failed", reason: "hold_expired" });
-  if (outcome === "handed" && detail) await wake(ctx, ticketId(data.saleId, detail));
-}
-
-async function sleepUntil(
-  ctx: WorkerCtx,
-  job: Job,
-  token: string | undefined,
-  k: step.TicketKeys,
-  at: number,
-) {
-  await job.moveToDelayed(at, token);
-  // Confirmed between the reserve and the move above: the purchase could not wake this job.
-  if ((await ctx.deps.redis.hget(k.ticket, "cf")) === "1") await job.promote().catch(() => {});
-  throw new DelayedError();
+  if (outcome === "handed" && detail) await wakeTickets(ctx.queue, [ticketId(data.saleId, detail)]);
 }
 
 async function pay(ctx: WorkerCtx, job: Job, token: string | undefined, data: TicketJob, k: step.TicketKeys) {
@@ -164,7 +161,7 @@ async function fail(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys, reason:
   const [outcome, detail] = await step.release(ctx.deps, k, reason, holder);
   ctx.slots.freed();
   if (outcome !== "noop") ctx.counters.inc("tickets_total", { status: "failed", reason });
-  if (outcome === "handed" && detail) await wake(ctx, ticketId(data.saleId, detail));
+  if (outcome === "handed" && detail) await wakeTickets(ctx.queue, [ticketId(data.saleId, detail)]);
   // Another attempt got the payment through meanwhile: this one finishes its settlement.
   if (outcome === "noop" && detail === "paid") return settle(ctx, data, k, holder);
 }
@@ -179,7 +176,10 @@ async function settle(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys, holde
       // their jobs end now rather than sleep until their re-check, so the queue shows only live work.
       if (rejected.length > 0) {
         ctx.counters.inc("tickets_total", { status: "rejected", reason: "sold_out" }, rejected.length);
-        await Promise.allSettled(rejected.map((seq) => wake(ctx, ticketId(data.saleId, seq))));
+        await wakeTickets(
+          ctx.queue,
+          rejected.map((seq) => ticketId(data.saleId, seq)),
+        );
       }
     }
     return;
@@ -191,11 +191,5 @@ async function settle(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys, holde
   const mode = result.refused === "sold_out" ? "void" : "refuse";
   const [outcome, detail] = await step.release(ctx.deps, k, result.refused, holder, mode);
   if (outcome !== "noop") ctx.counters.inc("tickets_total", { status: "rejected", reason: result.refused });
-  if (outcome === "handed" && detail) await wake(ctx, ticketId(data.saleId, detail));
-}
-
-/** The waiting ticket that was handed a unit gets its job back now rather than at its next re-check. */
-async function wake(ctx: WorkerCtx, id: string) {
-  const job = await ctx.queue.getJob(id);
-  await job?.promote().catch(() => {});
+  if (outcome === "handed" && detail) await wakeTickets(ctx.queue, [ticketId(data.saleId, detail)]);
 }

@@ -1,3 +1,4 @@
+import type { Queue } from "bullmq";
 import { createBatcher } from "../batcher.js";
 import type { CheckoutJob, CheckoutQueue } from "../queues.js";
 
@@ -10,6 +11,20 @@ export interface TicketJob extends CheckoutJob {
 /** Queues tickets in this order, now: the job id is the ticket id, so a ticket added twice is queued once. */
 export async function addTicketJobs(queue: CheckoutQueue, jobs: TicketJob[]): Promise<void> {
   await queue.addBulk(jobs.map((data) => ({ name: "ticket", data, opts: { jobId: data.ticketId } })));
+}
+
+/**
+ * Runs sleeping tickets' jobs now rather than at their next re-check: a ticket handed a
+ * unit, confirmed, or rejected while its job was delayed. A job that is not delayed
+ * (active, or gone) is left alone: its own worker looks at the ticket after its move.
+ */
+export async function wakeTickets(queue: Queue, ids: string[]): Promise<void> {
+  await Promise.allSettled(
+    ids.map(async (id) => {
+      const job = await queue.getJob(id);
+      await job?.promote();
+    }),
+  );
 }
 
 /**

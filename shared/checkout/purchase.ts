@@ -3,6 +3,7 @@ import type { Deps } from "../deps.js";
 import { AppError } from "../errors.js";
 import { ticketId } from "../keys.js";
 import { parseCode } from "./codes.js";
+import { wakeTickets } from "./enqueue.js";
 
 /**
  * The contest's second step: a two_step ticket's checkout code confirms its hold, and
@@ -23,8 +24,7 @@ export async function purchase(deps: Deps, queue: Queue, code: string): Promise<
   const id = ticketId(ref.saleId, ref.seq);
   if (outcome === "confirmed") {
     // Not delayed (active right now): the worker looks at the confirmation after its own move.
-    const job = await queue.getJob(id);
-    await job?.promote().catch(() => {});
+    await wakeTickets(queue, [id]);
   }
   return id;
 }
