@@ -1,6 +1,7 @@
 import type { ShopItem } from "./choice.js";
 import type { HttpAnswer, HttpClient } from "./http.js";
 import type { SaleView } from "./invariants.js";
+import type { SaleSetup } from "./options.js";
 
 // The calls the generator makes besides shopping: setting up the sale and the
 // payment simulator, reading the catalogue, and reading back what was sold.
@@ -11,15 +12,15 @@ async function expect(what: string, res: Promise<HttpAnswer>, status: number): P
   return r.body;
 }
 
-export async function createSale(
-  http: HttpClient,
-  s: { items: number; stockPerItem: number; userLimit: number; durationS: number },
-): Promise<SaleView> {
+export async function createSale(http: HttpClient, s: SaleSetup): Promise<SaleView> {
   const body = {
     items: s.items,
     stock_per_item: s.stockPerItem,
     user_limit: s.userLimit,
     duration_s: s.durationS,
+    // Left out unless asked for: the system's CHECKOUT_MODE and HOLD_S decide.
+    ...(s.checkoutMode ? { checkout_mode: s.checkoutMode } : {}),
+    ...(s.holdS !== undefined ? { hold_s: s.holdS } : {}),
   };
   return (await expect(
     "POST /admin/sales",

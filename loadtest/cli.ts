@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import type { ChoiceKind } from "./choice.js";
-import { defaultOptions, type LoadOptions } from "./options.js";
+import { type CheckoutMode, defaultOptions, type LoadOptions } from "./options.js";
 import { renderText } from "./report.js";
 import { runLoad } from "./run.js";
 
@@ -24,6 +24,8 @@ sale
   --stock N               units of each item (default 1)
   --user-limit N          units one user may hold (default 10)
   --sale-duration S       how long the created sale stays open (default 3600)
+  --mode direct|two_step  the created sale's checkout mode (default: the system's CHECKOUT_MODE)
+  --hold-s S              two_step only: seconds a checkout code holds its unit (default: the system's HOLD_S)
 payments (PUT /admin/payments before the run)
   --failure-rate R  --hang-rate R  --latency MIN[-MAX]  --timeout-ms MS  --slots N
 crowd
@@ -42,7 +44,9 @@ shoppers
   --buy N|limit           units each user buys before leaving (default 1)
   --no-poll               check out only, do not follow tickets
   --poll-wait MS          ?wait= of each ticket poll (default 5000)
-  --ticket-timeout MS     a ticket not final by then counts as unfinished (default 60000)
+  --ticket-timeout MS     a ticket not final by then counts as unfinished (default 60000; after a hold, from its end)
+  --abandon-rate P        two_step sales: the share of shoppers (0 to 1) who never pay their holds (default 0);
+                          the others pay each hold with POST /purchase?code= as soon as they see the code
 report
   --check-users N|all     users whose purchases are read back (default 200)
   --settle S              how long to wait for the sale to come to rest (default 30)
@@ -63,6 +67,8 @@ const spec = {
   stock: { type: "string" },
   "user-limit": { type: "string" },
   "sale-duration": { type: "string" },
+  mode: { type: "string" },
+  "hold-s": { type: "string" },
   "failure-rate": { type: "string" },
   "hang-rate": { type: "string" },
   latency: { type: "string" },
@@ -85,6 +91,7 @@ const spec = {
   "no-poll": { type: "boolean" },
   "poll-wait": { type: "string" },
   "ticket-timeout": { type: "string" },
+  "abandon-rate": { type: "string" },
   "check-users": { type: "string" },
   settle: { type: "string" },
   seed: { type: "string" },
@@ -129,6 +136,10 @@ export function parseCli(
   const choice = (v.choice ?? "uniform") as ChoiceKind;
   if (!["hot", "uniform", "zipf"].includes(choice))
     throw new Error(`--choice: one of hot, uniform, zipf (got ${choice})`);
+  // They shape the sale --create-sale makes; silently ignoring them would test something else.
+  if (!v["create-sale"] && (v.mode !== undefined || v["hold-s"] !== undefined)) {
+    throw new Error("--mode and --hold-s set up the sale that --create-sale creates: add --create-sale");
+  }
   const password = v["admin-password"] ?? env.ADMIN_PASSWORD;
   return {
     ...d,
@@ -145,6 +156,8 @@ export function parseCli(
           stockPerItem: num("stock", 1),
           userLimit: num("user-limit", 10),
           durationS: num("sale-duration", 3600),
+          ...(v.mode !== undefined ? { checkoutMode: v.mode as CheckoutMode } : {}),
+          ...(v["hold-s"] !== undefined ? { holdS: num("hold-s", 0) } : {}),
         }
       : null,
     payments: paymentsOf(v),
@@ -163,6 +176,7 @@ export function parseCli(
       retries: num("retries", d.plan.retries),
       buyUpTo: v.buy === "limit" ? Number.POSITIVE_INFINITY : num("buy", 1),
       maxBackoffMs: d.plan.maxBackoffMs,
+      abandonRate: num("abandon-rate", d.plan.abandonRate),
     },
     checkUsers: v["check-users"] === "all" ? "all" : num("check-users", 200),
     settleS: num("settle", d.settleS),

@@ -1,10 +1,12 @@
 import type { ItemChoice } from "./choice.js";
+import { onHold, type Pays, twoStepWait } from "./hold.js";
 import { errorCode, type HttpClient, NetworkError } from "./http.js";
 import type { Stats } from "./stats.js";
 
-// One shopper: check out an item, follow the ticket until it is final, and
-// depending on the plan try another item after a refusal or keep buying up to
-// a number of units.
+// One shopper: check out an item, follow the ticket until it is final (paying
+// for a two_step sale's hold on the way, unless it is a shopper who abandons),
+// and depending on the plan try another item after a refusal or keep buying up
+// to a number of units.
 
 export interface UserPlan {
   /** Follow each accepted ticket until it is final; false only checks out (intake, flood). */
@@ -19,6 +21,8 @@ export interface UserPlan {
   buyUpTo: number;
   /** The longest a user honours a Retry-After before trying again. */
   maxBackoffMs: number;
+  /** Two_step sales: the share of shoppers (0–1) who never pay their holds, so the holds expire. */
+  abandonRate: number;
 }
 
 export interface ClientCtx {
@@ -26,6 +30,10 @@ export interface ClientCtx {
   choice: ItemChoice;
   stats: Stats;
   plan: UserPlan;
+  /** The run's seeded random numbers. */
+  random: () => number;
+  /** The sale's hold when it is two_step (from the sale's `hold_s`), else null. */
+  holdMs: number | null;
   /** Aborted at the hard end of the run (the HTTP client then fails every request in flight). */
   signal: AbortSignal;
   /** True once the run's time is up: no new checkouts, tickets in flight are still followed. */
@@ -38,10 +46,13 @@ const LEAVE = new Set(["user_limit_reached", "sale_not_active", "invalid_request
 // Refusals that mean "come back later": the user waits as Retry-After asks.
 const BUSY = new Set(["overloaded", "unavailable", "rate_limited"]);
 
-interface TicketBody {
+export interface TicketBody {
   ticket_id?: string;
   status?: string;
   reason?: string | null;
+  /** Two_step sales only: the checkout code once a unit is held, null before; absent for direct sales. */
+  code?: string | null;
+  expires_at?: string | null;
 }
 
 export async function runUser(ctx: ClientCtx, userId: string): Promise<void> {
@@ -49,6 +60,11 @@ export async function runUser(ctx: ClientCtx, userId: string): Promise<void> {
   let bought = 0;
   let misses = 0;
   const missed = () => ++misses > plan.retries;
+  let abandons: boolean | undefined;
+  const pays = () => {
+    abandons ??= plan.abandonRate > 0 && ctx.random() < plan.abandonRate;
+    return !abandons;
+  };
   while (!ctx.ending() && !ctx.signal.aborted) {
     const item = choice.pick();
     if (item === null) return;
@@ -73,7 +89,8 @@ export async function runUser(ctx: ClientCtx, userId: string): Promise<void> {
         if (++bought >= plan.buyUpTo) return;
         continue;
       }
-      const t = await follow(ctx, ticketId);
+      const twoStep = "code" in (res.body as TicketBody);
+      const t = await follow(ctx, ticketId, twoStep, pays);
       if (!t) {
         stats.finals.unfinished++;
         return;
@@ -98,14 +115,20 @@ export async function runUser(ctx: ClientCtx, userId: string): Promise<void> {
 async function follow(
   ctx: ClientCtx,
   ticketId: string,
+  twoStep: boolean,
+  pays: Pays,
 ): Promise<{ status: string; reason: string | null } | null> {
   const { http, stats, plan } = ctx;
-  const deadline = stats.now() + plan.ticketTimeoutMs;
+  let deadline = stats.now() + plan.ticketTimeoutMs;
+  let held = false;
+  let last: TicketBody | null = null;
   while (!ctx.signal.aborted && stats.now() < deadline) {
-    const wait = Math.max(1, Math.min(plan.pollWaitMs, Math.ceil(deadline - stats.now())));
+    const wait = twoStep ? twoStepWait(ctx, last) : plan.pollWaitMs;
+    const ms = Math.max(1, Math.min(wait, Math.ceil(deadline - stats.now())));
+    const path = wait === 0 ? `/tickets/${ticketId}` : `/tickets/${ticketId}?wait=${ms}`;
     let res: Awaited<ReturnType<HttpClient["send"]>>;
     try {
-      res = await http.send("GET", `/tickets/${ticketId}?wait=${wait}`, { timeoutMs: wait + 30_000 });
+      res = await http.send("GET", path, { timeoutMs: ms + 30_000 });
     } catch (err) {
       if (!(err instanceof NetworkError)) throw err;
       stats.networkError(err.code);
@@ -113,12 +136,20 @@ async function follow(
       continue;
     }
     stats.poll(res.status);
-    const body = res.body as TicketBody | null;
-    if (res.status === 200 && body?.status && FINAL.has(body.status)) {
+    const body = res.status === 200 ? (res.body as TicketBody | null) : null;
+    if (body?.status && FINAL.has(body.status)) {
       return { status: body.status, reason: body.reason ?? null };
     }
     // A 5xx or an answer without a status: do not spin on it.
-    if (res.status !== 200) await pause(100);
+    if (!body?.status) {
+      await pause(100);
+      continue;
+    }
+    last = body;
+    if (!held && body.status === "reserved" && body.code) {
+      held = true;
+      deadline = await onHold(ctx, body.code, body.expires_at, deadline, pays);
+    }
   }
   return null;
 }

@@ -12,6 +12,8 @@ export interface SaleView {
   sale_id: string;
   user_limit: number;
   stock: Stock;
+  /** Two_step sales: seconds a checkout code holds its unit; null (or absent) for direct sales. */
+  hold_s?: number | null;
 }
 
 export interface InvariantInput {

@@ -4,6 +4,20 @@ import type { UserPlan } from "./client.js";
 import { isLoopback } from "./http.js";
 import type { Arrival } from "./schedule.js";
 
+export type CheckoutMode = "direct" | "two_step";
+
+/** A `POST /admin/sales` for the run. */
+export interface SaleSetup {
+  items: number;
+  stockPerItem: number;
+  userLimit: number;
+  durationS: number;
+  /** Left out: the system's `CHECKOUT_MODE` decides. */
+  checkoutMode?: CheckoutMode;
+  /** Seconds a two_step code holds its unit; left out: the system's `HOLD_S`. */
+  holdS?: number;
+}
+
 /** Everything a run needs; `cli.ts` builds it from flags, tests and benchmarks build it directly. */
 export interface LoadOptions {
   url: string;
@@ -26,7 +40,7 @@ export interface LoadOptions {
   hotItem: string | null;
   /** Target this sale; null means the sale created for the run, else the current one. */
   saleId: string | null;
-  createSale: { items: number; stockPerItem: number; userLimit: number; durationS: number } | null;
+  createSale: SaleSetup | null;
   /** A `PUT /admin/payments` body applied before the run, or null to leave the simulator alone. */
   payments: Record<string, unknown> | null;
   /** User ids are this prefix and a number, so runs never share a user. */
@@ -58,6 +72,7 @@ export function defaultOptions(): LoadOptions {
       retries: 0,
       buyUpTo: 1,
       maxBackoffMs: 1000,
+      abandonRate: 0,
     },
     choice: "uniform",
     zipfExponent: 1,
@@ -110,5 +125,27 @@ export function validate(o: LoadOptions): string[] {
     bad.push("creating a sale or setting payments needs admin credentials (--admin-user/--admin-password)");
   }
   if (o.choice === "zipf" && !(o.zipfExponent > 0)) bad.push("--zipf-s: must be positive");
+  if (!(o.plan.abandonRate >= 0 && o.plan.abandonRate <= 1)) {
+    bad.push(`--abandon-rate: must be from 0 to 1 (got ${o.plan.abandonRate})`);
+  }
+  if (o.createSale) bad.push(...validateSaleSetup(o.createSale));
+  return bad;
+}
+
+// The range POST /admin/sales accepts for hold_s.
+const MAX_HOLD_S = 3600;
+
+function validateSaleSetup(s: SaleSetup): string[] {
+  const bad: string[] = [];
+  const mode = s.checkoutMode;
+  if (mode !== undefined && mode !== "direct" && mode !== "two_step") {
+    bad.push(`--mode: one of direct, two_step (got ${String(mode)})`);
+  }
+  if (s.holdS === undefined) return bad;
+  // The API refuses hold_s for a direct sale; with no --mode the system's default decides, so ask for it.
+  if (mode !== "two_step") bad.push("--hold-s: only for a two_step sale; add --mode two_step");
+  if (!Number.isInteger(s.holdS) || s.holdS < 1 || s.holdS > MAX_HOLD_S) {
+    bad.push(`--hold-s: must be a whole number of seconds from 1 to ${MAX_HOLD_S} (got ${s.holdS})`);
+  }
   return bad;
 }

@@ -18,7 +18,13 @@ export interface Report {
     errors_by_code: Record<string, number>;
     polls: number;
     poll_by_status: Record<string, number>;
+    /** `POST /purchase` (two_step sales): answers by status, and error codes with `network:<code>` as above. */
+    purchase_requests: number;
+    purchase_by_status: Record<string, number>;
+    purchase_errors_by_code: Record<string, number>;
   };
+  /** Two_step sales: tickets that held a unit behind a code, and holds the crowd never paid. */
+  holds: { held: number; abandoned: number };
   tickets: {
     accepted: number;
     final_by_status: Record<string, number>;
@@ -69,7 +75,11 @@ export function buildReport(
       errors_by_code: { ...stats.byCode },
       polls: stats.polls.sent,
       poll_by_status: { ...stats.polls.byStatus },
+      purchase_requests: stats.purchaseRequests.answered,
+      purchase_by_status: { ...stats.purchaseRequests.byStatus },
+      purchase_errors_by_code: { ...stats.purchaseRequests.byCode },
     },
+    holds: { ...stats.holds },
     tickets: {
       accepted: checkout.accepted,
       final_by_status: { ...stats.finals.byStatus },
@@ -109,6 +119,15 @@ const latency = (l: LatencySummary) =>
     ? "no samples"
     : `p50 ${n(l.p50)}  p90 ${n(l.p90)}  p99 ${n(l.p99)}  max ${n(l.max)} ms  (${n(l.count)} samples)`;
 
+/** Holds and `POST /purchase`, only when the sale had holds (a direct sale's report stays as it was). */
+function twoStepLines(r: Report): string[] {
+  if (r.holds.held === 0 && r.requests.purchase_requests === 0) return [];
+  return [
+    `holds       ${n(r.holds.held)} held, ${n(r.holds.abandoned)} abandoned`,
+    `purchase    ${n(r.requests.purchase_requests)} answered: ${counts(r.requests.purchase_by_status)}; errors ${counts(r.requests.purchase_errors_by_code)}`,
+  ];
+}
+
 /** The report as plain text, one fact a line. */
 export function renderText(r: Report): string {
   const lines = [
@@ -118,6 +137,7 @@ export function renderText(r: Report): string {
     `checkouts   ${n(r.requests.checkouts)} answered: ${counts(r.requests.checkout_by_status)}`,
     `refusals    ${counts(r.requests.errors_by_code)}`,
     `polls       ${n(r.requests.polls)}: ${counts(r.requests.poll_by_status)}`,
+    ...twoStepLines(r),
     `tickets     ${n(r.tickets.accepted)} accepted; final: ${counts(r.tickets.final_by_status)}; unfinished ${n(r.tickets.unfinished)}`,
     `reasons     ${counts(r.tickets.reasons)}`,
     `sold        ${n(r.sold.units)} units (the crowd saw ${n(r.sold.purchases_seen)} purchases)` +

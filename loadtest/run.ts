@@ -69,7 +69,16 @@ async function run(o: LoadOptions, lanes: Lanes, ops: HttpClient, hooks: LoadHoo
   const abortTimer = setTimeout(() => abort.abort(), (o.durationS + o.drainS) * 1000);
   // "Buy up to the limit" means this sale's limit.
   const plan = { ...o.plan, buyUpTo: Math.min(o.plan.buyUpTo, sale.user_limit) };
-  const ctx: CrowdCtx = { lanes, choice, stats, plan, signal: abort.signal, ending: () => ending };
+  const ctx: CrowdCtx = {
+    lanes,
+    choice,
+    stats,
+    plan,
+    random,
+    holdMs: sale.hold_s ? sale.hold_s * 1000 : null,
+    signal: abort.signal,
+    ending: () => ending,
+  };
   const progress = o.progress
     ? startProgress(stats, { out: process.stderr, users: o.users, durationS: o.durationS })
     : null;

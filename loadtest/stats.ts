@@ -76,6 +76,14 @@ export function createStats(random: () => number = Math.random) {
     /** Error codes of refused checkouts, and `network:<code>` for requests with no answer. */
     byCode: {} as Record<string, number>,
     polls: { sent: 0, byStatus: {} as Record<string, number> },
+    /** `POST /purchase` answers (two_step sales), and their error codes as for checkouts. */
+    purchaseRequests: {
+      answered: 0,
+      byStatus: {} as Record<string, number>,
+      byCode: {} as Record<string, number>,
+    },
+    /** Two_step holds the crowd saw (tickets that showed a code), and those it walked away from. */
+    holds: { held: 0, abandoned: 0 },
     finals: { byStatus: {} as Record<string, number>, byReason: {} as Record<string, number>, unfinished: 0 },
     purchases: 0,
     /** Purchased ticket ids per user, as the crowd saw them. */
@@ -120,6 +128,20 @@ export function createStats(random: () => number = Math.random) {
     },
     networkError(code: string) {
       bump(s.byCode, `network:${code}`);
+    },
+    purchaseAnswer(status: number, code: string | null) {
+      s.purchaseRequests.answered++;
+      bump(s.purchaseRequests.byStatus, String(status));
+      if (code) bump(s.purchaseRequests.byCode, code);
+    },
+    purchaseNetworkError(code: string) {
+      bump(s.purchaseRequests.byCode, `network:${code}`);
+    },
+    held() {
+      s.holds.held++;
+    },
+    abandoned() {
+      s.holds.abandoned++;
     },
     poll(status: number) {
       s.polls.sent++;

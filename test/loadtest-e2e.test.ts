@@ -57,4 +57,42 @@ describe("the load generator", () => {
     expect(report.tickets.reasons.payment_declined).toBe(report.tickets.final_by_status.failed);
     expect(report.users.started + report.users.dropped).toBeLessThanOrEqual(400);
   });
+
+  it("pays two_step holds, lets the abandoned ones expire to the next in line, and the invariants hold", async () => {
+    const report = await runLoad({
+      url: env.url,
+      admin: ADMIN,
+      // A 1 s hold keeps the run short: an abandoned unit is back in line a second later.
+      createSale: {
+        items: 50,
+        stockPerItem: 1,
+        userLimit: 10,
+        durationS: 600,
+        checkoutMode: "two_step",
+        holdS: 1,
+      },
+      users: 60,
+      arrival: { kind: "concurrency", concurrency: 30 },
+      choice: "uniform",
+      plan: { buyUpTo: Number.POSITIVE_INFINITY, retries: 1000, pollWaitMs: 2000, abandonRate: 0.3 },
+      durationS: 15,
+      drainS: 10,
+      checkUsers: "all",
+      seed: 7,
+    });
+    expect(report.invariants?.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(report.invariants?.ok).toBe(true);
+    expect(report.tickets.unfinished).toBe(0);
+    expect(report.requests.purchase_requests).toBeGreaterThan(0);
+    expect(report.holds.abandoned).toBeGreaterThan(0);
+    // Every purchase paid a hold the crowd saw; every unit sold went to a ticket the crowd saw purchased.
+    const purchased = report.tickets.final_by_status.purchased ?? 0;
+    expect(purchased).toBe(report.sold.units);
+    // The abandoned units went on to shoppers who paid: the whole stock sold.
+    expect(report.sold.units).toBe(50);
+    expect(report.requests.purchase_by_status["202"] ?? 0).toBeGreaterThanOrEqual(purchased);
+    expect(report.holds.held).toBeGreaterThanOrEqual(purchased + report.holds.abandoned);
+    // Every abandoned hold expired (payers' holds may too, on a slow machine).
+    expect(report.tickets.reasons.hold_expired ?? 0).toBeGreaterThanOrEqual(report.holds.abandoned);
+  });
 });

@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { createSale } from "../loadtest/api.js";
 import { hotChoice, rankOf, seededRandom, uniformChoice, zipfCdf, zipfChoice } from "../loadtest/choice.js";
 import { parseCli } from "../loadtest/cli.js";
+import type { ClientCtx } from "../loadtest/client.js";
+import { payHold, twoStepWait } from "../loadtest/hold.js";
+import type { HttpAnswer, HttpClient } from "../loadtest/http.js";
 import { checkInvariants, type InvariantInput } from "../loadtest/invariants.js";
 import { validate } from "../loadtest/options.js";
 import { progressLine } from "../loadtest/progress.js";
@@ -302,6 +306,150 @@ describe("command line", () => {
     expect(() => parseCli(["--users", "many"])).toThrow(/--users/);
   });
 });
+
+describe("two_step options", () => {
+  const sale = ["--admin-password", "pw", "--create-sale", "--items", "50"];
+
+  it("reads the checkout mode, the hold and the abandon rate", () => {
+    const o = parseCli([...sale, "--mode", "two_step", "--hold-s", "2", "--abandon-rate", "0.3"]);
+    expect(o.createSale).toMatchObject({ items: 50, checkoutMode: "two_step", holdS: 2 });
+    expect(o.plan.abandonRate).toBe(0.3);
+    expect(validate(o)).toEqual([]);
+    const plain = parseCli(sale);
+    expect(plain.createSale).not.toHaveProperty("checkoutMode");
+    expect(plain.createSale).not.toHaveProperty("holdS");
+    expect(plain.plan.abandonRate).toBe(0);
+    expect(validate(parseCli([...sale, "--mode", "direct"]))).toEqual([]);
+  });
+
+  it("refuses --hold-s unless the sale is two_step, naming the fix", () => {
+    for (const extra of [[], ["--mode", "direct"]]) {
+      const bad = validate(parseCli([...sale, ...extra, "--hold-s", "5"]));
+      expect(bad).toEqual(["--hold-s: only for a two_step sale; add --mode two_step"]);
+    }
+    for (const hold of ["0", "1.5", "3601"]) {
+      expect(validate(parseCli([...sale, "--mode", "two_step", "--hold-s", hold])).join()).toMatch(
+        /--hold-s: must be a whole number of seconds from 1 to 3600/,
+      );
+    }
+  });
+
+  it("refuses an unknown mode, an abandon rate outside 0..1, and sale flags without --create-sale", () => {
+    expect(validate(parseCli([...sale, "--mode", "later"])).join()).toMatch(
+      /--mode: one of direct, two_step/,
+    );
+    for (const rate of ["-0.1", "1.5"]) {
+      expect(validate(parseCli([`--abandon-rate=${rate}`])).join()).toMatch(
+        /--abandon-rate: must be from 0 to 1/,
+      );
+    }
+    for (const rate of ["0", "1"]) expect(validate(parseCli(["--abandon-rate", rate]))).toEqual([]);
+    expect(() => parseCli(["--abandon-rate", "half"])).toThrow(/--abandon-rate/);
+    expect(() => parseCli(["--mode", "two_step"])).toThrow(/add --create-sale/);
+    expect(() => parseCli(["--hold-s", "5"])).toThrow(/add --create-sale/);
+  });
+
+  it("sends checkout_mode and hold_s to POST /admin/sales only when asked", async () => {
+    const { http, sent } = fakeHttp(() => ({ status: 201, body: {}, retryAfterS: null }));
+    const base = { items: 5, stockPerItem: 1, userLimit: 10, durationS: 60 };
+    await createSale(http, base);
+    await createSale(http, { ...base, checkoutMode: "two_step", holdS: 3 });
+    expect(sent.map((s) => s.body)).toEqual([
+      { items: 5, stock_per_item: 1, user_limit: 10, duration_s: 60 },
+      { items: 5, stock_per_item: 1, user_limit: 10, duration_s: 60, checkout_mode: "two_step", hold_s: 3 },
+    ]);
+  });
+});
+
+describe("paying a hold", () => {
+  const busy: HttpAnswer = { status: 503, body: { error: { code: "overloaded" } }, retryAfterS: 0 };
+  const ok: HttpAnswer = { status: 202, body: { ticket_id: "1-1", status: "reserved" }, retryAfterS: null };
+  const gone: HttpAnswer = { status: 404, body: { error: { code: "code_not_found" } }, retryAfterS: null };
+
+  it("posts the code once, again only after a busy answer, and counts every answer", async () => {
+    const stats = createStats();
+    const answers = [busy, ok];
+    const { http, sent } = fakeHttp(() => answers.shift() ?? ok);
+    const signal = new AbortController().signal;
+    await payHold({ http, stats, signal, maxBackoffMs: 1000 }, "1-1.s/e+c", stats.now() + 5000);
+    expect(sent.map((s) => `${s.method} ${s.path}`)).toEqual([
+      "POST /purchase?code=1-1.s%2Fe%2Bc",
+      "POST /purchase?code=1-1.s%2Fe%2Bc",
+    ]);
+    expect(stats.purchaseRequests).toEqual({
+      answered: 2,
+      byStatus: { "202": 1, "503": 1 },
+      byCode: { overloaded: 1 },
+    });
+
+    const expired = fakeHttp(() => gone);
+    await payHold({ http: expired.http, stats, signal, maxBackoffMs: 1000 }, "c", stats.now() + 5000);
+    expect(expired.sent).toHaveLength(1);
+    // A busy system past the hold's end: no point asking again.
+    const late = fakeHttp(() => ({ ...busy, retryAfterS: 1 }));
+    await payHold({ http: late.http, stats, signal, maxBackoffMs: 1000 }, "c", stats.now() + 500);
+    expect(late.sent).toHaveLength(1);
+    expect(stats.purchaseRequests.byCode).toEqual({ overloaded: 2, code_not_found: 1 });
+  });
+
+  it("looks at a two_step ticket at once, then never waits so long in line that a hold could pass unseen", () => {
+    const ctx = (holdMs: number | null) => ({ holdMs, plan: { pollWaitMs: 5000 } }) as ClientCtx;
+    expect(twoStepWait(ctx(1000), null)).toBe(0);
+    expect(twoStepWait(ctx(1000), { status: "queued", code: null })).toBe(250);
+    expect(twoStepWait(ctx(60_000), { status: "queued", code: null })).toBe(5000);
+    expect(twoStepWait(ctx(null), { status: "queued", code: null })).toBe(5000);
+    expect(twoStepWait(ctx(60_000), { status: "reserved", code: null })).toBe(100);
+    expect(twoStepWait(ctx(1000), { status: "reserved", code: "1-1.x" })).toBe(5000);
+    expect(twoStepWait(ctx(1000), { status: "paying", code: "1-1.x" })).toBe(5000);
+  });
+
+  it("shows holds and purchase answers in the report, and leaves a direct sale's report as it was", () => {
+    const stats = fabricatedRun();
+    const meta = {
+      target: "http://127.0.0.1:3000",
+      sale: null,
+      settings: {},
+      startedAt: new Date(),
+      soldUnits: 2,
+      invariants: null,
+    };
+    expect(renderText(buildReport(stats, meta))).not.toContain("holds");
+    stats.held();
+    stats.held();
+    stats.held();
+    stats.abandoned();
+    stats.purchaseAnswer(202, null);
+    stats.purchaseAnswer(404, "code_not_found");
+    stats.purchaseNetworkError("ECONNRESET");
+    const r = buildReport(stats, meta);
+    expect(r.holds).toEqual({ held: 3, abandoned: 1 });
+    expect(r.requests).toMatchObject({
+      purchase_requests: 2,
+      purchase_by_status: { "202": 1, "404": 1 },
+      purchase_errors_by_code: { code_not_found: 1, "network:ECONNRESET": 1 },
+    });
+    const text = renderText(r);
+    expect(text).toContain("holds       3 held, 1 abandoned");
+    expect(text).toContain(
+      "purchase    2 answered: 202 1, 404 1; errors code_not_found 1, network:ECONNRESET 1",
+    );
+  });
+});
+
+/** An HttpClient that records what is sent and answers with `answer()`. */
+function fakeHttp(answer: () => HttpAnswer) {
+  const sent: { method: string; path: string; body: unknown }[] = [];
+  const http: HttpClient = {
+    base: new URL("http://127.0.0.1:1"),
+    async send(method, path, opts) {
+      sent.push({ method, path, body: opts?.body });
+      return answer();
+    },
+    abortAll() {},
+    close() {},
+  };
+  return { http, sent };
+}
 
 describe("progress line", () => {
   it("shows how far the run is and the rates since the last line", () => {
