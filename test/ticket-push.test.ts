@@ -274,27 +274,34 @@ describe("long polls on an API process of its own", () => {
       const polls = Array.from(
         { length: WAITS },
         (_, i) =>
-          new Promise<{ status: number; ticket: TicketView; at: number }>((resolve, reject) => {
-            const req = http.get(
-              { host: "127.0.0.1", port, path: `/tickets/${ids[i % TICKETS]}?wait=30000`, agent },
-              (res) => {
-                let body = "";
-                res.setEncoding("utf8");
-                res.on("data", (d: string) => {
-                  body += d;
-                });
-                res.on("end", () =>
-                  resolve({
-                    status: res.statusCode ?? 0,
-                    ticket: JSON.parse(body) as TicketView,
-                    at: Date.now(),
-                  }),
-                );
-              },
-            );
-            req.on("finish", () => sent++);
-            req.on("error", reject);
-          }),
+          new Promise<{ status: number; ticket: TicketView; at: number; sentAt: number }>(
+            (resolve, reject) => {
+              let sentAt = Number.NaN;
+              const req = http.get(
+                { host: "127.0.0.1", port, path: `/tickets/${ids[i % TICKETS]}?wait=30000`, agent },
+                (res) => {
+                  let body = "";
+                  res.setEncoding("utf8");
+                  res.on("data", (d: string) => {
+                    body += d;
+                  });
+                  res.on("end", () =>
+                    resolve({
+                      status: res.statusCode ?? 0,
+                      ticket: JSON.parse(body) as TicketView,
+                      at: Date.now(),
+                      sentAt,
+                    }),
+                  );
+                },
+              );
+              req.on("finish", () => {
+                sentAt = Date.now();
+                sent++;
+              });
+              req.on("error", reject);
+            },
+          ),
       );
       const deadline = Date.now() + 30_000;
       while (sent < WAITS && Date.now() < deadline) await sleep(50);
@@ -315,7 +322,10 @@ describe("long polls on an API process of its own", () => {
     // Nobody was answered before anything moved, and everyone was once it did.
     expect(answers.filter((a) => a.at < workerStarted)).toEqual([]);
     expect(answers.filter((a) => a.ticket.status === "queued")).toEqual([]);
-    const slowest = Math.max(...answers.map((a) => a.at)) - workerStarted;
-    expect(slowest, "every wait answered soon after its ticket moved").toBeLessThan(15_000);
+    // Answered by the push, not by its wait running out: a wait of 30 s that timed out
+    // would answer 30 s after it was sent (with the ticket long final, so the status alone
+    // cannot tell). A bound on the wait itself, not a speed: a loaded machine only narrows it.
+    const longest = Math.max(...answers.map((a) => a.at - a.sentAt));
+    expect(longest, "every wait answered by its ticket's move, not its timeout").toBeLessThan(29_000);
   }, 90_000);
 });
