@@ -3,13 +3,7 @@ import { admit } from "../../shared/checkout/admit.js";
 import { takeClientToken } from "../../shared/checkout/rate-limit.js";
 import { AppError } from "../../shared/errors.js";
 import { redisRebuilding } from "../../shared/recovery/watch.js";
-import {
-  POLL_MAX_MS,
-  POLL_MIN_MS,
-  type Standing,
-  type Stock,
-  standing,
-} from "../../shared/tickets/standing.js";
+import { inRoom, type Standing, type Stock, standing } from "../../shared/tickets/standing.js";
 import { getTicket, type TicketStatus, type TicketView } from "../../shared/tickets/view.js";
 import { waitForCode } from "../../shared/tickets/wait.js";
 import { clientAddress } from "../client-address.js";
@@ -94,14 +88,11 @@ export function checkoutRoutes(ctx: ApiCtx) {
         ...(key ? { idempotencyKey: key } : {}),
       });
       let status: TicketStatus = "queued";
-      let where: Standing = standing(status, a.position, a.gap, a.lastLeft);
+      let where: Standing =
+        a.defer === "room" ? inRoom(a.startsAt) : standing(status, a.position, a.gap, a.lastLeft);
       let stock: Stock | null = a.stock;
       // Two_step tickets carry their code, null until a unit is held; direct ones have no such fields.
       let code: Pick<TicketView, "code" | "expires_at"> = a.twoStep ? { code: null, expires_at: null } : {};
-      if (a.defer === "room") {
-        // Nothing changes before the opening, so ask again then.
-        where.poll_after_ms = Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, a.startsAt - Date.now()));
-      }
       if (!a.replayed) {
         // The fair-start room's opener queues a deferred ticket (worker/room-opener.ts).
         if (!a.defer) {

@@ -21,9 +21,9 @@ export interface Standing {
 export const ITEM_FIELDS = ["tot", "av", "rs", "sd", "gap", "lt"] as const;
 
 // Polls are never closer than this, however near the front...
-export const POLL_MIN_MS = 100;
+const POLL_MIN_MS = 100;
 // ...nor further apart than this, however far back: a client still hears of a sell-out soon.
-export const POLL_MAX_MS = 10_000;
+const POLL_MAX_MS = 10_000;
 // Without a measured pace, each place ahead is assumed to cost this much.
 const POLL_PER_PLACE_MS = 20;
 // A reserved or paying ticket ends with its payment (tens of ms to the payment timeout).
@@ -34,6 +34,15 @@ const num = (v: string | null | undefined) => (v ? Number(v) : 0);
 export function stockOf(fields: (string | null)[]): Stock {
   const [tot, av, rs, sd] = fields;
   return { total: num(tot), available: num(av), reserved: num(rs), sold: num(sd) };
+}
+
+/**
+ * Where a ticket in the fair-start room stands (queued, no place yet): nothing
+ * changes before the opening at `opensAt` (ms), so its client asks again then.
+ */
+export function inRoom(opensAt: number, now = Date.now()): Standing {
+  const poll = Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, opensAt - now));
+  return { position: null, eta_ms: null, poll_after_ms: poll };
 }
 
 /**

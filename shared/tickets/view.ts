@@ -3,7 +3,7 @@ import { formatCode } from "../checkout/codes.js";
 import { purchases } from "../db/schema.js";
 import type { Deps } from "../deps.js";
 import { parseTicketId } from "../keys.js";
-import { ITEM_FIELDS, POLL_MAX_MS, POLL_MIN_MS, type Stock, standing, stockOf } from "./standing.js";
+import { ITEM_FIELDS, inRoom, type Stock, standing, stockOf } from "./standing.js";
 
 export type TicketStatus = "queued" | "reserved" | "paying" | "purchased" | "rejected" | "failed";
 export const FINAL: ReadonlySet<string> = new Set(["purchased", "rejected", "failed"]);
@@ -55,11 +55,8 @@ export async function getTicket(
     // admission: only tickets accepted earlier can be ahead of it, and they only leave.
     const position = !queued ? null : rank !== null ? rank + 1 : h.pos ? Number(h.pos) : null;
     const [, , , , gap, lt] = item;
-    const where = standing(h.st, position, gap, lt);
-    // In the fair-start room: nothing changes before the opening, so ask again then.
-    if (queued && position === null && h.oa) {
-      where.poll_after_ms = Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, Number(h.oa) - Date.now()));
-    }
+    const where =
+      queued && position === null && h.oa ? inRoom(Number(h.oa)) : standing(h.st, position, gap, lt);
     return {
       ticket_id: id,
       status: h.st as TicketStatus,
