@@ -1,5 +1,7 @@
 import { createBatcher } from "../shared/batcher.js";
 import type { Deps } from "../shared/deps.js";
+import { parseTicketId } from "../shared/keys.js";
+import { lockSaleSettlement } from "../shared/recovery/settle-lock.js";
 
 export interface Settlement {
   ticketId: string;
@@ -12,6 +14,18 @@ export interface Settlement {
 export type SettleResult = { purchaseId: string } | { refused: "sold_out" | "user_limit_reached" };
 
 type Sql = Deps["db"]["client"];
+type SettleDeps = Pick<Deps, "db" | "redis" | "keys">;
+
+/** Thrown to a ticket whose payment Redis no longer knows: it was lost with Redis, and the ticket runs again. */
+export class StaleSettlement extends Error {
+  constructor(ticketId: string) {
+    super(`ticket ${ticketId} was not settled: Redis was rebuilt since its payment and queued it again`);
+    this.name = "StaleSettlement";
+  }
+}
+
+// Settled, refused by a constraint, or fenced off (see paidInRedis).
+type Outcome = SettleResult | { stale: true };
 
 // One statement settles a whole batch: purchases, items.sold and the per-user
 // count, all under PostgreSQL's constraints. A ticket already settled (a retried
@@ -70,29 +84,84 @@ function refusalOf(err: unknown): "sold_out" | "user_limit_reached" | null {
 }
 
 const DEADLOCK = "40P01";
-// Namespace of the advisory locks that serialize settlement per sale (any constant).
-const SETTLE_LOCK = 7_242_002;
+// How long the check of Redis may hold the settlement lock; past it Redis counts as away.
+const FENCE_TIMEOUT_MS = 1000;
+
+/**
+ * The tickets of a batch that may settle, asked of Redis while the sale's settlement
+ * lock is held. A reload of the sale (shared/sales/load.ts) holds the same lock from
+ * its first read of PostgreSQL until it has published the sale in Redis, so here
+ * either the sale is not (yet) in Redis, and its reload will read this commit, or it
+ * is, and a ticket not shown paying and paid (or purchased, for a retry) was lost
+ * with the Redis that knew its payment and has been queued again or dropped: settling
+ * it now would sell a unit the rebuilt Redis counts as available, to a buyer it
+ * counts short. Redis away (or too slow) cannot have been rebuilt meanwhile, so
+ * everything settles, as it must while Redis is down: a paid ticket is not lost.
+ */
+async function paidInRedis(deps: SettleDeps, batch: Settlement[]): Promise<Set<string>> {
+  const { redis, keys } = deps;
+  const ok = new Set(batch.map((b) => b.ticketId));
+  if (redis.status !== "ready") return ok;
+  const bySale = new Map<string, Settlement[]>();
+  for (const b of batch) bySale.set(b.saleId, [...(bySale.get(b.saleId) ?? []), b]);
+  const checked = Promise.all(
+    [...bySale].map(async ([saleId, group]) => {
+      // One pipeline per sale: its keys share one cluster slot.
+      const pipe = redis.pipeline().exists(keys.sale(saleId));
+      for (const b of group)
+        pipe.hmget(keys.ticket(saleId, parseTicketId(b.ticketId)?.seq ?? ""), "st", "paid");
+      const res = (await pipe.exec()) ?? [];
+      if (res.some(([err]) => err)) throw new Error("redis check failed");
+      // Not in Redis (yet): its reload waits for this lock and will read this commit.
+      if (res[0]?.[1] === 0) return;
+      group.forEach((b, i) => {
+        const [st, paid] = (res[i + 1]?.[1] ?? []) as (string | null)[];
+        if (!((st === "paying" && paid === "1") || st === "purchased")) ok.delete(b.ticketId);
+      });
+    }),
+  ).then(
+    () => true,
+    () => false,
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const away = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), FENCE_TIMEOUT_MS);
+  });
+  const answered = await Promise.race([checked, away]);
+  clearTimeout(timer);
+  // No answer: settle them all, as while Redis is down.
+  return answered ? ok : new Set(batch.map((b) => b.ticketId));
+}
 
 /**
  * Batches of one sale settle one after the other, across all worker processes:
  * concurrent batches would lock the same items and user rows in different
- * orders and deadlock (PostgreSQL notices only after deadlock_timeout).
+ * orders and deadlock (PostgreSQL notices only after deadlock_timeout). The same
+ * lock keeps a settlement from landing in the middle of a sale's reload into Redis.
  */
-async function settleLocked(sql: Sql, batch: Settlement[]): Promise<Map<string, string>> {
+async function settleLocked(
+  deps: SettleDeps,
+  batch: Settlement[],
+): Promise<{ ids: Map<string, string>; stale: Set<string> }> {
   const sales = [...new Set(batch.map((b) => Number(b.saleId)))].sort((a, b) => a - b);
-  return (await sql.begin(async (tx) => {
+  return (await deps.db.client.begin(async (tx) => {
+    const sql = tx as unknown as Sql;
     // A settlement stuck behind a lock held by a vanished client fails and is retried, not blocked for hours.
-    await tx`set local lock_timeout = '5s'`;
-    for (const saleId of sales) await tx`select pg_advisory_xact_lock(${SETTLE_LOCK}, ${saleId % 2 ** 31})`;
-    return settleMany(tx as unknown as Sql, batch);
-  })) as Map<string, string>;
+    await sql`set local lock_timeout = '5s'`;
+    for (const saleId of sales) await lockSaleSettlement(sql, saleId);
+    const ok = await paidInRedis(deps, batch);
+    const live = batch.filter((b) => ok.has(b.ticketId));
+    const stale = new Set(batch.filter((b) => !ok.has(b.ticketId)).map((b) => b.ticketId));
+    return { ids: live.length ? await settleMany(sql, live) : new Map(), stale };
+  })) as { ids: Map<string, string>; stale: Set<string> };
 }
 
-async function settleBatch(sql: Sql, batch: Settlement[]): Promise<SettleResult[]> {
+async function settleBatch(deps: SettleDeps, batch: Settlement[]): Promise<Outcome[]> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const ids = await settleLocked(sql, batch);
-      return batch.map((b) => {
+      const { ids, stale } = await settleLocked(deps, batch);
+      return batch.map((b): Outcome => {
+        if (stale.has(b.ticketId)) return { stale: true };
         const id = ids.get(b.ticketId);
         if (!id) throw new Error(`ticket ${b.ticketId} was not settled`);
         return { purchaseId: id };
@@ -106,8 +175,8 @@ async function settleBatch(sql: Sql, batch: Settlement[]): Promise<SettleResult[
         throw err;
       }
       // A constraint refused one of them: settle each alone to find which.
-      const out: SettleResult[] = [];
-      for (const b of batch) out.push(...(await settleBatch(sql, [b])));
+      const out: Outcome[] = [];
+      for (const b of batch) out.push(...(await settleBatch(deps, [b])));
       return out;
     }
   }
@@ -126,20 +195,28 @@ function withTimeout<T>(p: Promise<T>): Promise<T> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Settles purchases in PostgreSQL, batching those that arrive together. */
-export function createSettler(deps: Pick<Deps, "db">) {
-  const batcher = createBatcher<Settlement, SettleResult>(
-    (batch) => withTimeout(settleBatch(deps.db.client, batch)),
-    {
-      max: 500,
-      // At a few hundred purchases a second a 2 ms wait settled them one transaction each;
-      // 10 ms gathers several (PostgreSQL CPU per purchase 20-30 % lower in the intake bench)
-      // for at most 10 ms more before a ticket shows purchased. Busy, batches fill anyway.
-      waitMs: 10,
-      concurrency: 2,
+/**
+ * Settles purchases in PostgreSQL, batching those that arrive together. A ticket whose
+ * payment the Redis of today does not know is refused with StaleSettlement (its job is
+ * one from before a Redis loss; the ticket was queued again and runs anew).
+ */
+export function createSettler(deps: SettleDeps) {
+  const batcher = createBatcher<Settlement, Outcome>((batch) => withTimeout(settleBatch(deps, batch)), {
+    max: 500,
+    // At a few hundred purchases a second a 2 ms wait settled them one transaction each;
+    // 10 ms gathers several (PostgreSQL CPU per purchase 20-30 % lower in the intake bench)
+    // for at most 10 ms more before a ticket shows purchased. Busy, batches fill anyway.
+    waitMs: 10,
+    concurrency: 2,
+  });
+  return {
+    async settle(s: Settlement): Promise<SettleResult> {
+      const out = await batcher.push(s);
+      if ("stale" in out) throw new StaleSettlement(s.ticketId);
+      return out;
     },
-  );
-  return { settle: (s: Settlement) => batcher.push(s), drain: () => batcher.drain() };
+    drain: () => batcher.drain(),
+  };
 }
 
 export type Settler = ReturnType<typeof createSettler>;

@@ -9,12 +9,18 @@ const BATCH = 500;
  * Re-creates, queued, the tickets PostgreSQL recorded as accepted for a sale and
  * that have no purchase, in ticket order, when Redis lost them (restarted empty).
  * Runs before the sale is published again, so no new ticket gets ahead of them
- * at admission. Returns their jobs for the caller to queue; a ticket left without
- * one (the caller died) is queued by the sweeper once it is older than its STALE_MS.
+ * at admission. Returns their jobs (and those of tickets a loader that died had
+ * re-created already) for the caller to queue; a ticket left without one (the
+ * caller died) is queued by the sweeper once it is older than its STALE_MS.
  */
-export async function readmitTickets(deps: Deps, saleId: string): Promise<TicketJob[]> {
+export async function readmitTickets(
+  deps: Deps,
+  saleId: string,
+  // The reload's transaction, which holds the sale's settlement lock (shared/sales/load.ts).
+  sql: Deps["db"]["client"] = deps.db.client,
+): Promise<TicketJob[]> {
   const { redis, keys } = deps;
-  const rows = await deps.db.client<{ ticket_id: string; user_id: string; item_id: string; ca: string }[]>`
+  const rows = await sql<{ ticket_id: string; user_id: string; item_id: string; ca: string }[]>`
     select a.ticket_id, a.user_id, a.item_id,
            (extract(epoch from a.created_at) * 1000)::bigint::text as ca
     from checkout_attempts a

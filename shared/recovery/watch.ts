@@ -32,6 +32,10 @@ export function watchRedis(deps: Deps) {
     const lock = await takeLock(redis, keys.rebuildLock, LOCK_MS);
     if (!lock) return;
     try {
+      // The epoch may have been set between this process reading it missing and taking the
+      // lock (the rebuilder sets it, then lets go): rebuilding again would set a second epoch.
+      // The next check notices the one there.
+      if ((await redis.get(keys.epoch)) !== null) return;
       const started = Date.now();
       const r = await rebuildFromPostgres(deps);
       // Marked when sales were reloaded: for a moment after, "no such item" may still be a stale cache.

@@ -1,12 +1,15 @@
-import { asc, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { TicketJob } from "../checkout/enqueue.js";
-import { items, sales } from "../db/schema.js";
+import { sales } from "../db/schema.js";
 import type { Deps } from "../deps.js";
 import { type HeldLock, takeLock } from "../lock.js";
 import { readmitTickets } from "../recovery/readmit.js";
+import { lockSaleSettlement } from "../recovery/settle-lock.js";
 import { sleep } from "../time.js";
 import { writeSaleMode } from "./mode.js";
 import { listForRoomOpener } from "./rooms.js";
+
+type Sql = Deps["db"]["client"];
 
 // Items per script call: big enough to load 10,000 items in a few round trips,
 // small enough not to block Redis for long.
@@ -61,43 +64,57 @@ export async function reloadSale(
     // Likewise its room's opener: a sale reloaded after Redis was lost (not yet open, or
     // just opened) takes room tickets again, and the list of sales to open went with Redis.
     await listForRoomOpener(deps, saleId, sale.startsAt);
-    const rows = await db
-      .select({ itemId: items.itemId, stock: items.stock, sold: items.sold })
-      .from(items)
-      .where(eq(items.saleId, sale.id))
-      .orderBy(asc(items.itemId));
-    await loadHeld(deps, saleId);
-    let total = 0;
-    let sold = 0;
-    for (let i = 0; i < rows.length; i += LOAD_BATCH) {
-      const chunk = rows.slice(i, i + LOAD_BATCH);
+    // Read the sale's units, buyers, unsettled tickets and ticket numbers, and write
+    // them to Redis up to publishing the sale hash, all under the sale's settlement lock
+    // (worker/settle.ts takes the same): a purchase committing between these reads (or
+    // after them, before the sale is published) would leave Redis counting its unit as
+    // available, its buyer short, or its ticket queued again. A settlement waiting for
+    // the lock commits after the sale is published, and is refused unless Redis still
+    // shows its ticket paid (worker/settle.ts). READ COMMITTED on purpose: holding the
+    // lock, every statement sees the same settled state; a REPEATABLE READ snapshot would
+    // be taken by the lock statement itself, before the lock is granted, and so miss a
+    // settlement that committed while this waited for it.
+    const readmitted = await db.client.begin(async (tx) => {
+      const sql = tx as unknown as Sql;
+      // A reload stuck behind a settlement whose client vanished fails and is retried
+      // (by the rebuild's next check, or the scheduler's next tick) instead of hanging.
+      await sql`set local lock_timeout = '10s'`;
+      await lockSaleSettlement(sql, sale.id);
+      const rows = await sql<{ itemId: string; stock: number; sold: number }[]>`
+        select item_id as "itemId", stock, sold from items where sale_id = ${sale.id} order by item_id`;
+      await loadHeld(deps, sql, saleId);
+      let total = 0;
+      let sold = 0;
+      for (let i = 0; i < rows.length; i += LOAD_BATCH) {
+        const chunk = rows.slice(i, i + LOAD_BATCH);
+        await redis.run(
+          "loadItems",
+          chunk.map((r) => keys.item(saleId, r.itemId)),
+          chunk.flatMap((r) => [r.stock, r.sold]),
+        );
+      }
+      for (const r of rows) {
+        total += r.stock;
+        sold += r.sold;
+      }
+      // Before the sale is published, so they stay ahead of every new ticket.
+      const jobs = opts.fresh ? [] : await readmitTickets(deps, saleId, sql);
       await redis.run(
-        "loadItems",
-        chunk.map((r) => keys.item(saleId, r.itemId)),
-        chunk.flatMap((r) => [r.stock, r.sold]),
+        "loadSale",
+        [keys.sale(saleId), keys.pending(saleId)],
+        [
+          saleId,
+          sale.startsAt.getTime(),
+          sale.endsAt.getTime(),
+          sale.userLimit,
+          rows.length,
+          total,
+          sold,
+          opts.fresh ? 0 : await firstTicketSeq(sql, saleId),
+        ],
       );
-    }
-    for (const r of rows) {
-      total += r.stock;
-      sold += r.sold;
-    }
-    // Before the sale is published, so they stay ahead of every new ticket.
-    const readmitted = opts.fresh ? [] : await readmitTickets(deps, saleId);
-    await redis.run(
-      "loadSale",
-      [keys.sale(saleId)],
-      [
-        saleId,
-        sale.startsAt.getTime(),
-        sale.endsAt.getTime(),
-        sale.userLimit,
-        rows.length,
-        total,
-        sold,
-        opts.fresh ? 0 : await firstTicketSeq(deps, saleId),
-        readmitted.length,
-      ],
-    );
+      return jobs;
+    });
     // Listed after the script, not in it: the timeline is in another cluster slot. Every
     // load lists it again, so a loader that died in between is healed by the next.
     await redis.zadd(keys.timeline, sale.startsAt.getTime(), saleId);
@@ -116,8 +133,7 @@ const TICKET_SEQ_MARGIN = 1_000_000;
  * knows plus the margin, so a ticket id is never handed out twice, even after
  * Redis was lost before PostgreSQL heard of any ticket of the sale.
  */
-async function firstTicketSeq(deps: Deps, saleId: string): Promise<number> {
-  const sql = deps.db.client;
+async function firstTicketSeq(sql: Sql, saleId: string): Promise<number> {
   const [row] = await sql<{ seq: string | null }[]>`
     select max(split_part(ticket_id, '-', 2)::bigint)::text as seq from (
       select ticket_id from purchases where sale_id = ${Number(saleId)}
@@ -128,8 +144,8 @@ async function firstTicketSeq(deps: Deps, saleId: string): Promise<number> {
 }
 
 /** Units each user already bought, so the per-user limit survives a reload. */
-async function loadHeld(deps: Deps, saleId: string): Promise<void> {
-  const rows = await deps.db.client<{ user_id: string; purchased: number }[]>`
+async function loadHeld(deps: Deps, sql: Sql, saleId: string): Promise<void> {
+  const rows = await sql<{ user_id: string; purchased: number }[]>`
     select user_id, purchased from sale_users where sale_id = ${Number(saleId)} and purchased > 0`;
   const key = deps.keys.held(saleId);
   // HSETNX: a count already in Redis is live (it includes reservations) and a
