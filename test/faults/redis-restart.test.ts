@@ -42,6 +42,39 @@ afterAll(async () => {
 
 const FINAL = new Set(["purchased", "failed", "rejected"]);
 
+// What shared/recovery/watch.ts logs when a process finds the epoch marker gone: the one
+// that takes the rebuild lock logs one of the first two once it is done (the second when
+// it found no sale to reload); every other one, once it sees the new epoch, the third.
+const REBUILT = "redis had lost its data: rebuilt from PostgreSQL";
+const REBUILT_EMPTY = "redis epoch set";
+const SAW_REBUILD = "redis was rebuilt by another process";
+// Each process checks the marker every second and on every reconnect: a bound, not a wait.
+const NOTICED_MS = 30_000;
+
+interface LogLine {
+  msg?: string;
+  sales?: string[];
+  tickets?: number;
+  ms?: number;
+  epoch?: string;
+}
+
+/** The JSON lines a process logged after `from` (characters of its output); other lines skipped. */
+function linesSince(output: string, from: number): LogLine[] {
+  return output
+    .slice(from)
+    .split("\n")
+    .flatMap((l) => {
+      try {
+        const line = JSON.parse(l) as unknown;
+        return typeof line === "object" && line !== null ? [line as LogLine] : [];
+      } catch {
+        // Not JSON (or cut at the start): not a log line of ours.
+        return [];
+      }
+    });
+}
+
 describe.skipIf(skip)("drill: Redis restarted empty mid-sale", () => {
   it("answers 503 fast while it is away, rebuilds from PostgreSQL, every ticket ends, nothing oversold", async () => {
     if (!env || !redis) throw new Error("no environment");
@@ -56,6 +89,8 @@ describe.skipIf(skip)("drill: Redis restarted empty mid-sale", () => {
     const [soldBefore] = await e.deps.db.client<{ n: number }[]>`
       select count(*)::int as n from purchases where sale_id = ${Number(saleId)}`;
 
+    // What each process logs from here on is about this loss of Redis.
+    const logFrom = e.roles.map((r) => r.output().length);
     await redis.kill();
     const down = Date.now();
     // While Redis is away: 503 unavailable with Retry-After, at once.
@@ -116,14 +151,23 @@ describe.skipIf(skip)("drill: Redis restarted empty mid-sale", () => {
       if (t.status !== 200 || !FINAL.has(t.body.status)) open.push(`${id}: ${t.status} ${t.body.status}`);
     }
     expect(open).toEqual([]);
-    // Exactly one process rebuilt (the others saw its epoch), re-creating the tickets Redis lost.
-    const rebuilds = e.roles
-      .flatMap((r) => r.output().split("\n"))
-      .filter((l) => l.includes("rebuilt from PostgreSQL"))
-      .map((l) => JSON.parse(l) as { sales: string[]; tickets: number; ms: number });
+    // Exactly one process rebuilt, re-creating the tickets Redis lost, and every other one
+    // saw its epoch: each process (api, workers, scheduler all watch) noticed the loss once.
+    const noticed = (l: LogLine) => l.msg === REBUILT || l.msg === REBUILT_EMPTY || l.msg === SAW_REBUILD;
+    const logs = () => e.roles.map((r, i) => linesSince(r.output(), logFrom[i] ?? 0));
+    const deadline = Date.now() + NOTICED_MS;
+    while (!logs().every((lines) => lines.some(noticed)) && Date.now() < deadline) await sleep(100);
+    const after = logs();
+    expect(after.map((lines) => lines.filter(noticed).length)).toEqual(e.roles.map(() => 1));
+    const rebuilds = after.flat().filter((l) => l.msg === REBUILT || l.msg === REBUILT_EMPTY);
     expect(rebuilds).toHaveLength(1);
-    expect(rebuilds[0]?.sales).toEqual([saleId]);
+    expect(rebuilds[0]).toMatchObject({ msg: REBUILT, sales: [saleId] });
     expect(rebuilds[0]?.tickets).toBeGreaterThan(0);
+    // ... and the others all saw the epoch it set, the one Redis holds now.
+    const epoch = await e.deps.redis.get(e.deps.keys.epoch);
+    expect(epoch).toMatch(/-rebuilt$/);
+    const saw = after.flat().filter((l) => l.msg === SAW_REBUILD);
+    expect(saw.map((l) => l.epoch)).toEqual(e.roles.slice(1).map(() => epoch));
     expect(audit.counts.sold).toBeLessThanOrEqual(ITEMS * STOCK);
     expect(audit.counts.sold).toBeGreaterThan(soldBefore?.n ?? 0);
 
