@@ -15,7 +15,7 @@ const SCRIPTS = {
   paymentStart: 2,
   adjustStock: 6,
   loadItems: -1,
-  loadSale: 2,
+  loadSale: 3,
   readmit: 2,
   rateLimit: 1,
   purchase: 1,

@@ -207,6 +207,26 @@ describe("the two orders of a settlement and a rebuild, one at a time", () => {
   });
 });
 
+describe("a reload that died half-way", () => {
+  it("holds settlements of its sale off until the next reload publishes it, and Redis then agrees", async () => {
+    const saleId = await env.createSale({ items: [{ item_id: "mid", stock: 2 }] });
+    const s = await paidTicket(saleId, "paid-before", "mid");
+    await recordAccepted([s]);
+    await loseSale(saleId);
+    // A loader marked the sale, read PostgreSQL (nothing sold yet), wrote the item and
+    // re-created the ticket, then died before publishing the sale.
+    const { redis, keys } = env.deps;
+    await redis.set(keys.saleLoading(saleId), "1");
+    await redis.run("loadItems", [keys.item(saleId, "mid")], [2, 0]);
+    expect(await readmitTickets(env.deps, saleId)).toHaveLength(1);
+    // The job from before the loss may not settle: the next reload keeps the item as read.
+    await expect(createSettler(env.deps).settle(s)).rejects.toBeInstanceOf(StaleSettlement);
+    expect((await reloadSale(env.deps, saleId))?.map((j) => j.ticketId)).toEqual([s.ticketId]);
+    expect(await redis.exists(keys.saleLoading(saleId))).toBe(0);
+    expect(await disagreements(saleId)).toEqual([]);
+  });
+});
+
 describe("a reload that finds tickets re-created by a loader that died", () => {
   it("counts them in the sale's queue total and queues them", async () => {
     const saleId = await env.createSale({ items: [{ item_id: "half", stock: 3 }] });

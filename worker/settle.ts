@@ -91,12 +91,16 @@ const FENCE_TIMEOUT_MS = 1000;
  * The tickets of a batch that may settle, asked of Redis while the sale's settlement
  * lock is held. A reload of the sale (shared/sales/load.ts) holds the same lock from
  * its first read of PostgreSQL until it has published the sale in Redis, so here
- * either the sale is not (yet) in Redis, and its reload will read this commit, or it
- * is, and a ticket not shown paying and paid (or purchased, for a retry) was lost
- * with the Redis that knew its payment and has been queued again or dropped: settling
- * it now would sell a unit the rebuilt Redis counts as available, to a buyer it
- * counts short. Redis away (or too slow) cannot have been rebuilt meanwhile, so
- * everything settles, as it must while Redis is down: a paid ticket is not lost.
+ * either the sale is not (yet) in Redis and no reload began, so its reload will read
+ * this commit; or a reload died half-way (its marker stands without the sale hash)
+ * and the next keeps what it read before this commit, so nothing of the sale may
+ * settle until one publishes; or the sale is there, and a ticket not shown paying
+ * and paid (or purchased, for a retry) was lost with the Redis that knew its payment
+ * and has been queued again or dropped: settling it now would sell a unit the rebuilt
+ * Redis counts as available, to a buyer it counts short. When this process cannot ask
+ * Redis (its connection not ready, or no answer within FENCE_TIMEOUT_MS) everything
+ * settles, as it must while Redis is down, so an approved payment is kept: the gap is
+ * a Redis another process has rebuilt meanwhile (docs/reliability.md).
  */
 async function paidInRedis(deps: SettleDeps, batch: Settlement[]): Promise<Set<string>> {
   const { redis, keys } = deps;
@@ -107,15 +111,21 @@ async function paidInRedis(deps: SettleDeps, batch: Settlement[]): Promise<Set<s
   const checked = Promise.all(
     [...bySale].map(async ([saleId, group]) => {
       // One pipeline per sale: its keys share one cluster slot.
-      const pipe = redis.pipeline().exists(keys.sale(saleId));
+      const pipe = redis.pipeline().exists(keys.sale(saleId)).exists(keys.saleLoading(saleId));
       for (const b of group)
         pipe.hmget(keys.ticket(saleId, parseTicketId(b.ticketId)?.seq ?? ""), "st", "paid");
       const res = (await pipe.exec()) ?? [];
       if (res.some(([err]) => err)) throw new Error("redis check failed");
-      // Not in Redis (yet): its reload waits for this lock and will read this commit.
-      if (res[0]?.[1] === 0) return;
+      if (res[0]?.[1] === 0) {
+        // Not in Redis, and no reload begun: its reload waits for this lock and will read this commit.
+        if (res[1]?.[1] === 0) return;
+        // A reload died half-way: the next one keeps what it wrote (read before this commit),
+        // and it re-created these tickets or will.
+        for (const b of group) ok.delete(b.ticketId);
+        return;
+      }
       group.forEach((b, i) => {
-        const [st, paid] = (res[i + 1]?.[1] ?? []) as (string | null)[];
+        const [st, paid] = (res[i + 2]?.[1] ?? []) as (string | null)[];
         if (!((st === "paying" && paid === "1") || st === "purchased")) ok.delete(b.ticketId);
       });
     }),

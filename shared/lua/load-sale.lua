@@ -1,7 +1,7 @@
 -- load-sale: publish a sale whose items are all loaded. Written last, so a sale
 -- hash that exists always has all its items. The caller then lists it on the timeline,
 -- which lives in another cluster slot.
--- KEYS[1] sale hash   KEYS[2] pending (user -> queued tickets)
+-- KEYS[1] sale hash   KEYS[2] pending (user -> queued tickets)   KEYS[3] the reload's marker (deleted)
 -- ARGV[1] sale id   ARGV[2] starts_at (ms)   ARGV[3] ends_at (ms)   ARGV[4] user limit
 -- ARGV[5] item count   ARGV[6] total stock   ARGV[7] units sold
 -- ARGV[8] first ticket sequence: above every ticket id a lost Redis may have handed out
@@ -15,4 +15,5 @@ local q = 0
 for _, n in ipairs(redis.call('HVALS', KEYS[2])) do q = q + tonumber(n) end
 redis.call('HSET', KEYS[1], 'st', 'open', 'sa', ARGV[2], 'ea', ARGV[3], 'ul', ARGV[4], 'n', ARGV[5],
   'tot', tot, 'av', tot - sd, 'rs', 0, 'sd', sd, 'q', q, 'tseq', ARGV[8])
+redis.call('DEL', KEYS[3])
 return 1

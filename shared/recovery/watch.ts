@@ -37,7 +37,11 @@ export function watchRedis(deps: Deps) {
       // The next check notices the one there.
       if ((await redis.get(keys.epoch)) !== null) return;
       const started = Date.now();
-      const r = await rebuildFromPostgres(deps);
+      const r = await rebuildFromPostgres(deps).catch((err: unknown) => {
+        // Not the "Redis away" of every check during an outage: operators see 503s, so say why.
+        log.warn({ err: String(err), ms: Date.now() - started }, "rebuilding redis failed; retrying");
+        throw err;
+      });
       // Marked when sales were reloaded: for a moment after, "no such item" may still be a stale cache.
       const epoch = `${Date.now()}-${randomBytes(4).toString("hex")}${r.sales.length ? REBUILT : ""}`;
       await redis.set(keys.epoch, epoch);

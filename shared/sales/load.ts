@@ -80,6 +80,9 @@ export async function reloadSale(
       // (by the rebuild's next check, or the scheduler's next tick) instead of hanging.
       await sql`set local lock_timeout = '10s'`;
       await lockSaleSettlement(sql, sale.id);
+      // Before any write: if this reload dies half-way, what it wrote stays (the next one
+      // keeps it), so until a reload publishes the sale, settlements must not commit for it.
+      await redis.set(keys.saleLoading(saleId), "1");
       const rows = await sql<{ itemId: string; stock: number; sold: number }[]>`
         select item_id as "itemId", stock, sold from items where sale_id = ${sale.id} order by item_id`;
       await loadHeld(deps, sql, saleId);
@@ -101,7 +104,7 @@ export async function reloadSale(
       const jobs = opts.fresh ? [] : await readmitTickets(deps, saleId, sql);
       await redis.run(
         "loadSale",
-        [keys.sale(saleId), keys.pending(saleId)],
+        [keys.sale(saleId), keys.pending(saleId), keys.saleLoading(saleId)],
         [
           saleId,
           sale.startsAt.getTime(),
