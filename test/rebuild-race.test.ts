@@ -207,6 +207,21 @@ describe("the two orders of a settlement and a rebuild, one at a time", () => {
   });
 });
 
+describe("a job from before the loss whose payment answers after the rebuild", () => {
+  it("cannot fail the ticket re-created since, while its new attempt has only reserved", async () => {
+    const saleId = await env.createSale({ items: [{ item_id: "old", stock: 1 }] });
+    const a = await admit(env.deps, createSaleDirectory(env.deps), { userId: "again", itemId: "old" });
+    const k = step.ticketKeys(env.deps, { ticketId: a.ticketId, saleId, itemId: "old", userId: "again" });
+    expect((await step.reserve(env.deps, k))[0]).toBe("reserved");
+    // The old attempt's payment was declined: it tries to fail the ticket with its own slot holder.
+    expect(await step.release(env.deps, k, "payment_declined", `${a.ticketId}:old`)).toEqual([
+      "noop",
+      "other",
+    ]);
+    expect(await env.deps.redis.hget(k.ticket, "st")).toBe("reserved");
+  });
+});
+
 describe("a reload that died half-way", () => {
   it("holds settlements of its sale off until the next reload publishes it, and Redis then agrees", async () => {
     const saleId = await env.createSale({ items: [{ item_id: "mid", stock: 2 }] });

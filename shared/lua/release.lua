@@ -37,8 +37,9 @@ local void = mode == 'void'
 local tk = redis.call('HMGET', KEYS[5], 'st', 'u', 'paid', 'cf', 'ex', 'sh')
 if tk[1] ~= 'paying' and tk[1] ~= 'reserved' then return {'noop', tk[1] or 'missing'} end
 -- Only the attempt paying may fail it: a job left over from before a Redis loss must not
--- end the payment of the ticket re-created since ('' = a caller without a slot).
-if mode == 'fail' and tk[1] == 'paying' and ARGV[3] ~= '' and tk[6] ~= ARGV[3] then return {'noop', 'other'} end
+-- end the ticket re-created since, whether its new attempt is paying or has only reserved
+-- ('' = a caller without a slot; every attempt that paid has one).
+if mode == 'fail' and ARGV[3] ~= '' and (tk[1] ~= 'paying' or tk[6] ~= ARGV[3]) then return {'noop', 'other'} end
 if mode == 'expire' then
   -- The purchase and the expiry race here, atomically: whichever comes first wins.
   if tk[1] ~= 'reserved' or tk[4] == '1' then return {'noop', 'confirmed'} end
