@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admit } from "../shared/checkout/admit.js";
+import { CHECKOUT_QUEUE, checkoutQueueOptions } from "../shared/queues.js";
 import { readmitTickets } from "../shared/recovery/readmit.js";
 import { createSaleDirectory } from "../shared/sales/directory.js";
 import { reloadSale } from "../shared/sales/load.js";
@@ -258,6 +260,14 @@ describe("a reload that finds tickets re-created by a loader that died", () => {
     // The next one finishes the job.
     const jobs = await reloadSale(env.deps, saleId);
     expect(jobs?.map((j) => j.ticketId).sort()).toEqual(tickets.map((t) => t.ticketId).sort());
+    // Queued by the reload itself, whoever called it (not only a rebuild).
+    const queue = new Queue(CHECKOUT_QUEUE, {
+      connection: env.deps.redis,
+      ...checkoutQueueOptions(env.deps.keys),
+    });
+    for (const t of tickets)
+      expect((await queue.getJob(t.ticketId))?.data).toMatchObject({ ticketId: t.ticketId });
+    await queue.close();
     // The sale's total matches its items' (the audit's conservation, counted here
     // directly: the audit reads tickets 1..n, and a reload numbers new ones from a million up).
     expect(await env.deps.redis.hget(env.deps.keys.sale(saleId), "q")).toBe("2");

@@ -1,15 +1,10 @@
-import { Queue } from "bullmq";
-import { addTicketJobs } from "../checkout/enqueue.js";
 import type { Deps } from "../deps.js";
 import { initSettings } from "../payments/settings.js";
-import { CHECKOUT_QUEUE, checkoutQueueOptions } from "../queues.js";
 import { reloadSale } from "../sales/load.js";
 
 // Sales that ended this recently are reloaded too, so tickets still in flight when
 // Redis was lost get their final answer (sale_not_active) instead of vanishing.
 const ENDED_GRACE_S = 600;
-// Jobs per addBulk.
-const JOB_BATCH = 500;
 
 export interface Rebuilt {
   /** Sales that were missing from Redis and were loaded again. */
@@ -22,30 +17,20 @@ export interface Rebuilt {
  * Rebuilds an emptied Redis from PostgreSQL: the payment settings (back to the
  * configured defaults) and every sale not ended, with its stock and sold units,
  * each user's purchases, its ticket numbering above every id seen, and its
- * accepted tickets that never became a purchase, queued again in ticket order.
- * Units that were reserved when Redis was lost count as returned, since stock
- * comes from PostgreSQL's items.sold. Sales Redis still has are left alone.
+ * accepted tickets that never became a purchase, queued again in ticket order
+ * (by the reload). Units that were reserved when Redis was lost count as returned,
+ * since stock comes from PostgreSQL's items.sold. Sales Redis still has are left alone.
  */
 export async function rebuildFromPostgres(deps: Deps): Promise<Rebuilt> {
   await initSettings(deps);
   const rows = await deps.db.client<{ id: string }[]>`
     select id::text from sales where ends_at > now() - make_interval(secs => ${ENDED_GRACE_S}) order by id`;
   const out: Rebuilt = { sales: [], tickets: 0 };
-  let queue: Queue | null = null;
-  try {
-    for (const { id } of rows) {
-      const jobs = await reloadSale(deps, id);
-      if (jobs === null) continue;
-      out.sales.push(id);
-      out.tickets += jobs.length;
-      if (jobs.length === 0) continue;
-      queue ??= new Queue(CHECKOUT_QUEUE, { connection: deps.redis, ...checkoutQueueOptions(deps.keys) });
-      for (let i = 0; i < jobs.length; i += JOB_BATCH) {
-        await addTicketJobs(queue, jobs.slice(i, i + JOB_BATCH));
-      }
-    }
-  } finally {
-    await queue?.close();
+  for (const { id } of rows) {
+    const jobs = await reloadSale(deps, id);
+    if (jobs === null) continue;
+    out.sales.push(id);
+    out.tickets += jobs.length;
   }
   return out;
 }

@@ -1,8 +1,10 @@
+import { Queue } from "bullmq";
 import { eq } from "drizzle-orm";
-import type { TicketJob } from "../checkout/enqueue.js";
+import { addTicketJobs, type TicketJob } from "../checkout/enqueue.js";
 import { sales } from "../db/schema.js";
 import type { Deps } from "../deps.js";
 import { type HeldLock, takeLock } from "../lock.js";
+import { CHECKOUT_QUEUE, checkoutQueueOptions } from "../queues.js";
 import { readmitTickets } from "../recovery/readmit.js";
 import { lockSaleSettlement } from "../recovery/settle-lock.js";
 import { sleep } from "../time.js";
@@ -34,7 +36,7 @@ const LOCK_POLL_MS = 50;
 
 /**
  * loadSale, returning the tickets Redis had lost that were re-created from
- * PostgreSQL (shared/recovery/readmit.ts) for the caller to queue, or null when
+ * PostgreSQL (shared/recovery/readmit.ts) and queued again, or null when
  * the sale was already loaded. One process loads a sale at a time (a lock in the
  * sale's slot): a scheduler tick and a Redis rebuild may both reach for it.
  */
@@ -121,9 +123,26 @@ export async function reloadSale(
     // Listed after the script, not in it: the timeline is in another cluster slot. Every
     // load lists it again, so a loader that died in between is healed by the next.
     await redis.zadd(keys.timeline, sale.startsAt.getTime(), saleId);
+    // Queued here, whoever reloads (a rebuild, a scheduler tick, a creator retrying):
+    // left to the caller, a reload that is not the rebuild's left them to the sweeper.
+    await queueTickets(deps, readmitted);
     return readmitted;
   } finally {
     await lock.release();
+  }
+}
+
+// Jobs per addBulk.
+const JOB_BATCH = 500;
+
+/** Queues re-created tickets in ticket order (the job id is the ticket id: queuing twice is harmless). */
+async function queueTickets(deps: Deps, jobs: TicketJob[]): Promise<void> {
+  if (jobs.length === 0) return;
+  const queue = new Queue(CHECKOUT_QUEUE, { connection: deps.redis, ...checkoutQueueOptions(deps.keys) });
+  try {
+    for (let i = 0; i < jobs.length; i += JOB_BATCH) await addTicketJobs(queue, jobs.slice(i, i + JOB_BATCH));
+  } finally {
+    await queue.close();
   }
 }
 
