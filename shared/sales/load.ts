@@ -81,6 +81,9 @@ export async function reloadSale(
       // A reload stuck behind a settlement whose client vanished fails and is retried
       // (by the rebuild's next check, or the scheduler's next tick) instead of hanging.
       await sql`set local lock_timeout = '10s'`;
+      // Between statements this transaction waits on Redis; a loader hung there (not dead)
+      // would otherwise hold the sale's settlement lock for as long as it hangs.
+      await sql`set local idle_in_transaction_session_timeout = '30s'`;
       await lockSaleSettlement(sql, sale.id);
       // Before any write: if this reload dies half-way, what it wrote stays (the next one
       // keeps it), so until a reload publishes the sale, settlements must not commit for it.
