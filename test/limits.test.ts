@@ -135,6 +135,26 @@ describe("long-poll wait", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     expect(Date.now() - started).toBeLessThan(3000);
   });
+
+  it("a long poll with ?seen= answers at once when the status is not the one seen, waits when it is", async () => {
+    await env.createSale({ items: [{ item_id: "S", stock: 5 }] });
+    const t = await env.json<{ ticket_id: string }>("/checkout?user_id=seer&id=S", { method: "POST" });
+    const poll = async (q: string) => {
+      const started = Date.now();
+      const res = await env.json<{ status: string }>(`/tickets/${t.body.ticket_id}?${q}`);
+      return { ...res, ms: Date.now() - started };
+    };
+    // Queued, and the client says it last saw it reserved: something changed, so no wait at all.
+    const moved = await poll("wait=20000&seen=reserved");
+    expect(moved).toMatchObject({ status: 200, body: { status: "queued" } });
+    expect(moved.ms).toBeLessThan(10_000);
+    const same = await poll("wait=300&seen=queued");
+    expect(same).toMatchObject({ status: 200, body: { status: "queued" } });
+    expect(same.ms).toBeGreaterThanOrEqual(250);
+    for (const bad of ["seen=bogus&wait=100", "seen=&wait=100", "seen=QUEUED&wait=100"]) {
+      expect(await poll(bad), bad).toMatchObject({ status: 400, body: errorOf("invalid_request") });
+    }
+  });
 });
 
 describe("queue length", () => {

@@ -14,7 +14,7 @@ const route = createRoute({
   tags: ["shoppers"],
   summary: "Poll a ticket",
   description:
-    "With `?wait=MS`, a long poll: the answer comes the moment the ticket's status changes (pushed from Redis, not re-read in a loop), or after MS.",
+    "With `?wait=MS`, a long poll: the answer comes the moment the ticket's status changes (pushed from Redis, not re-read in a loop), or after MS. With `&seen=S` too, the moment its status is not S, the one the client last saw (at once if it already changed).",
   request: { params: ticketParams, query: ticketQuery },
   responses: {
     200: json(ticketSchema, "The ticket."),
@@ -25,10 +25,10 @@ const route = createRoute({
 export function ticketRoutes(ctx: ApiCtx) {
   return router().openapi(route, async (c) => {
     const { ticket_id: tid } = c.req.valid("param");
-    const { wait } = c.req.valid("query");
+    const { wait, seen } = c.req.valid("query");
     if (!TICKET_ID.test(tid)) throw new AppError("ticket_not_found", `no ticket ${tid}`);
     const ticket = wait
-      ? await waitForChange(ctx.deps, ctx.events, tid, wait, c.req.raw.signal)
+      ? await waitForChange(ctx.deps, ctx.events, tid, wait, c.req.raw.signal, seen)
       : await getTicket(ctx.deps, tid);
     if (!ticket) throw new AppError("ticket_not_found", `no ticket ${tid}`);
     return c.json(ticket, 200);

@@ -92,6 +92,10 @@ export const ticketQuery = z.object({
     .max(MAX_WAIT_MS)
     .optional()
     .openapi({ description: "Long poll: answer as soon as the status changes, or after this many ms." }),
+  seen: z.enum(TICKET_STATUSES).optional().openapi({
+    description:
+      "With `wait`: the status the client last saw. The answer comes as soon as the status is another (at once if it already is), so a change between two polls is never waited through. Without it, the status when the wait begins.",
+  }),
 });
 
 export const ticketSchema = z

@@ -38,20 +38,24 @@ async function waitUntil(
   }
 }
 
-/** A long poll: the ticket as soon as its status differs from the one it had when the wait began. */
+/**
+ * A long poll: the ticket as soon as its status differs from `seen` (the one the
+ * client last saw), or when not given, from the one it had when the wait began.
+ */
 export function waitForChange(
   deps: ViewDeps,
   events: TicketEvents,
   id: string,
   ms: number,
   signal?: AbortSignal,
+  seen?: string,
 ) {
   return waitUntil(
     deps,
     events,
     id,
     ms,
-    (first, t) => FINAL.has(t.status) || t.status !== first.status,
+    (first, t) => FINAL.has(t.status) || t.status !== (seen ?? first.status),
     signal,
   );
 }
