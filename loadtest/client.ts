@@ -1,6 +1,6 @@
 import type { ItemChoice } from "./choice.js";
 import { onHold, type Pays, twoStepWait } from "./hold.js";
-import { errorCode, type HttpClient, NetworkError } from "./http.js";
+import { BUSY_CODES, errorCode, type HttpClient, NetworkError } from "./http.js";
 import type { Stats } from "./stats.js";
 
 // One shopper: check out an item, follow the ticket until it is final (paying
@@ -43,8 +43,6 @@ export interface ClientCtx {
 const FINAL = new Set(["purchased", "rejected", "failed"]);
 // Refusals that end a user's visit: trying another item cannot help.
 const LEAVE = new Set(["user_limit_reached", "sale_not_active", "invalid_request"]);
-// Refusals that mean "come back later": the user waits as Retry-After asks.
-const BUSY = new Set(["overloaded", "unavailable", "rate_limited"]);
 
 export interface TicketBody {
   ticket_id?: string;
@@ -107,7 +105,7 @@ export async function runUser(ctx: ClientCtx, userId: string): Promise<void> {
     }
     if (code === "sold_out") choice.soldOut(item);
     if ((code && LEAVE.has(code)) || missed()) return;
-    if (code && BUSY.has(code)) await pause(Math.min(plan.maxBackoffMs, (res.retryAfterS ?? 1) * 1000));
+    if (code && BUSY_CODES.has(code)) await pause(Math.min(plan.maxBackoffMs, (res.retryAfterS ?? 1) * 1000));
   }
 }
 

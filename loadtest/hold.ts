@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ClientCtx, TicketBody } from "./client.js";
-import { errorCode, type HttpClient, NetworkError } from "./http.js";
+import { BUSY_CODES, errorCode, type HttpClient, NetworkError } from "./http.js";
 import type { Stats } from "./stats.js";
 
 // Two_step sales: a ticket holding a unit shows a checkout code, and the unit is
@@ -20,8 +20,6 @@ const CODE_POLL_MS = 100;
 /** Whether this shopper pays its holds: drawn once, at its first hold. */
 export type Pays = () => boolean;
 
-// Answers that mean "not now": the shopper tries again after Retry-After, while the hold lasts.
-const BUSY = new Set(["overloaded", "unavailable", "rate_limited"]);
 // A request that got no answer is tried again this much later.
 const NETWORK_RETRY_MS = 100;
 
@@ -48,7 +46,7 @@ export async function payHold(ctx: HoldCtx, code: string, untilMs: number): Prom
       const res = await http.send("POST", path);
       const err = res.status === 202 ? null : (errorCode(res.body) ?? `http_${res.status}`);
       stats.purchaseAnswer(res.status, err);
-      if (!err || !BUSY.has(err)) return;
+      if (!err || !BUSY_CODES.has(err)) return;
       backoffMs = Math.min(ctx.maxBackoffMs, (res.retryAfterS ?? 1) * 1000);
     } catch (e) {
       if (!(e instanceof NetworkError)) throw e;

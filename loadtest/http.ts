@@ -179,6 +179,9 @@ function codeOf(err: unknown): string {
   return e.code ?? e.name ?? "error";
 }
 
+/** Refusals that mean "come back later": the client waits as Retry-After asks, then tries again. */
+export const BUSY_CODES: ReadonlySet<string> = new Set(["overloaded", "unavailable", "rate_limited"]);
+
 /** The error code of a JSON error body (`{"error": {"code"}}`), else null. */
 export function errorCode(body: unknown): string | null {
   const e = (body as { error?: { code?: unknown } } | null)?.error;

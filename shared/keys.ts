@@ -47,7 +47,7 @@ export function makeKeys(prefix: string) {
      * STRING, set by a reload of the sale before its first write and deleted when it publishes
      * the sale hash: while it stands without the hash, a reload is under way or died half-way.
      */
-    saleLoading: (saleId: string) => `${sale(saleId)}:unpublished`,
+    saleUnpublished: (saleId: string) => `${sale(saleId)}:unpublished`,
     /**
      * HASH per item: tot, av (available), rs (reserved), sd (sold), q (queued), n (line sequence),
      * gap (smoothed ms between tickets leaving the line) over gn samples (capped at 5),

@@ -233,13 +233,13 @@ describe("a reload that died half-way", () => {
     // A loader marked the sale, read PostgreSQL (nothing sold yet), wrote the item and
     // re-created the ticket, then died before publishing the sale.
     const { redis, keys } = env.deps;
-    await redis.set(keys.saleLoading(saleId), "1");
+    await redis.set(keys.saleUnpublished(saleId), "1");
     await redis.run("loadItems", [keys.item(saleId, "mid")], [2, 0]);
     expect(await readmitTickets(env.deps, saleId)).toHaveLength(1);
     // The job from before the loss may not settle: the next reload keeps the item as read.
     await expect(createSettler(env.deps).settle(s)).rejects.toBeInstanceOf(StaleSettlement);
     expect((await reloadSale(env.deps, saleId))?.map((j) => j.ticketId)).toEqual([s.ticketId]);
-    expect(await redis.exists(keys.saleLoading(saleId))).toBe(0);
+    expect(await redis.exists(keys.saleUnpublished(saleId))).toBe(0);
     expect(await disagreements(saleId)).toEqual([]);
   });
 });

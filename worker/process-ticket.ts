@@ -3,7 +3,6 @@ import { DelayedError, type Job, type Queue, UnrecoverableError } from "bullmq";
 import { z } from "zod";
 import { type TicketJob, wakeTickets } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
-import { ticketId } from "../shared/keys.js";
 import type { CounterSink } from "../shared/metrics/counters.js";
 import { checkoutJobSchema } from "../shared/queues.js";
 import { PaymentAborted, simulatePayment } from "./payment-simulator.js";
@@ -92,7 +91,7 @@ async function hold(
   if (outcome === "noop" && detail === "early")
     return sleepUntil(job, token, Number(at) + EXPIRY_GRACE_MS, purchased);
   if (outcome !== "noop") ctx.counters.inc("tickets_total", { status: "failed", reason: "hold_expired" });
-  if (outcome === "handed" && detail) await wakeTickets(ctx.queue, [ticketId(data.saleId, detail)]);
+  if (outcome === "handed" && detail) await wakeTickets(ctx.queue, data.saleId, [detail]);
 }
 
 async function pay(ctx: WorkerCtx, job: Job, token: string | undefined, data: TicketJob, k: step.TicketKeys) {
@@ -161,7 +160,7 @@ async function fail(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys, reason:
   const [outcome, detail] = await step.release(ctx.deps, k, reason, holder);
   ctx.slots.freed();
   if (outcome !== "noop") ctx.counters.inc("tickets_total", { status: "failed", reason });
-  if (outcome === "handed" && detail) await wakeTickets(ctx.queue, [ticketId(data.saleId, detail)]);
+  if (outcome === "handed" && detail) await wakeTickets(ctx.queue, data.saleId, [detail]);
   // Another attempt got the payment through meanwhile: this one finishes its settlement.
   if (outcome === "noop" && detail === "paid") return settle(ctx, data, k, holder);
 }
@@ -176,10 +175,7 @@ async function settle(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys, holde
       // their jobs end now rather than sleep until their re-check, so the queue shows only live work.
       if (rejected.length > 0) {
         ctx.counters.inc("tickets_total", { status: "rejected", reason: "sold_out" }, rejected.length);
-        await wakeTickets(
-          ctx.queue,
-          rejected.map((seq) => ticketId(data.saleId, seq)),
-        );
+        await wakeTickets(ctx.queue, data.saleId, rejected);
       }
     }
     return;
@@ -191,5 +187,5 @@ async function settle(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys, holde
   const mode = result.refused === "sold_out" ? "void" : "refuse";
   const [outcome, detail] = await step.release(ctx.deps, k, result.refused, holder, mode);
   if (outcome !== "noop") ctx.counters.inc("tickets_total", { status: "rejected", reason: result.refused });
-  if (outcome === "handed" && detail) await wakeTickets(ctx.queue, [ticketId(data.saleId, detail)]);
+  if (outcome === "handed" && detail) await wakeTickets(ctx.queue, data.saleId, [detail]);
 }

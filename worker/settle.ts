@@ -1,4 +1,5 @@
 import { createBatcher } from "../shared/batcher.js";
+import type { Sql } from "../shared/db/client.js";
 import type { Deps } from "../shared/deps.js";
 import { parseTicketId } from "../shared/keys.js";
 import { lockSaleSettlement } from "../shared/recovery/settle-lock.js";
@@ -13,7 +14,6 @@ export interface Settlement {
 /** A committed purchase, or the constraint that refused it (the second guard at work). */
 export type SettleResult = { purchaseId: string } | { refused: "sold_out" | "user_limit_reached" };
 
-type Sql = Deps["db"]["client"];
 type SettleDeps = Pick<Deps, "db" | "redis" | "keys">;
 
 /** Thrown to a ticket whose payment Redis no longer knows: it was lost with Redis, and the ticket runs again. */
@@ -107,11 +107,15 @@ async function paidInRedis(deps: SettleDeps, batch: Settlement[]): Promise<Set<s
   const ok = new Set(batch.map((b) => b.ticketId));
   if (redis.status !== "ready") return ok;
   const bySale = new Map<string, Settlement[]>();
-  for (const b of batch) bySale.set(b.saleId, [...(bySale.get(b.saleId) ?? []), b]);
+  for (const b of batch) {
+    const group = bySale.get(b.saleId);
+    if (group) group.push(b);
+    else bySale.set(b.saleId, [b]);
+  }
   const checked = Promise.all(
     [...bySale].map(async ([saleId, group]) => {
       // One pipeline per sale: its keys share one cluster slot.
-      const pipe = redis.pipeline().exists(keys.sale(saleId)).exists(keys.saleLoading(saleId));
+      const pipe = redis.pipeline().exists(keys.sale(saleId)).exists(keys.saleUnpublished(saleId));
       for (const b of group)
         pipe.hmget(keys.ticket(saleId, parseTicketId(b.ticketId)?.seq ?? ""), "st", "paid");
       const res = (await pipe.exec()) ?? [];
@@ -129,16 +133,11 @@ async function paidInRedis(deps: SettleDeps, batch: Settlement[]): Promise<Set<s
         if (!((st === "paying" && paid === "1") || st === "purchased")) ok.delete(b.ticketId);
       });
     }),
-  ).then(
+  );
+  const answered = await withTimeout(checked, FENCE_TIMEOUT_MS, "redis check").then(
     () => true,
     () => false,
   );
-  let timer: NodeJS.Timeout | undefined;
-  const away = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), FENCE_TIMEOUT_MS);
-  });
-  const answered = await Promise.race([checked, away]);
-  clearTimeout(timer);
   // No answer: settle them all, as while Redis is down.
   return answered ? ok : new Set(batch.map((b) => b.ticketId));
 }
@@ -197,10 +196,10 @@ async function settleBatch(deps: SettleDeps, batch: Settlement[]): Promise<Outco
 // committed late is found by the retry), and it is far above a healthy batch's time.
 const SETTLE_TIMEOUT_MS = 20_000;
 
-function withTimeout<T>(p: Promise<T>): Promise<T> {
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error("settlement timed out")), SETTLE_TIMEOUT_MS);
+    timer = setTimeout(() => reject(new Error(`${what} timed out`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
@@ -211,14 +210,17 @@ function withTimeout<T>(p: Promise<T>): Promise<T> {
  * one from before a Redis loss; the ticket was queued again and runs anew).
  */
 export function createSettler(deps: SettleDeps) {
-  const batcher = createBatcher<Settlement, Outcome>((batch) => withTimeout(settleBatch(deps, batch)), {
-    max: 500,
-    // At a few hundred purchases a second a 2 ms wait settled them one transaction each;
-    // 10 ms gathers several (PostgreSQL CPU per purchase 20-30 % lower in the intake bench)
-    // for at most 10 ms more before a ticket shows purchased. Busy, batches fill anyway.
-    waitMs: 10,
-    concurrency: 2,
-  });
+  const batcher = createBatcher<Settlement, Outcome>(
+    (batch) => withTimeout(settleBatch(deps, batch), SETTLE_TIMEOUT_MS, "settlement"),
+    {
+      max: 500,
+      // At a few hundred purchases a second a 2 ms wait settled them one transaction each;
+      // 10 ms gathers several (PostgreSQL CPU per purchase 20-30 % lower in the intake bench)
+      // for at most 10 ms more before a ticket shows purchased. Busy, batches fill anyway.
+      waitMs: 10,
+      concurrency: 2,
+    },
+  );
   return {
     async settle(s: Settlement): Promise<SettleResult> {
       const out = await batcher.push(s);

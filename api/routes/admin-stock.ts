@@ -1,7 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { wakeTickets } from "../../shared/checkout/enqueue.js";
 import { AppError } from "../../shared/errors.js";
-import { ticketId } from "../../shared/keys.js";
 import { adjustStock } from "../../shared/sales/stock.js";
 import { getItem } from "../../shared/sales/view.js";
 import type { ApiCtx } from "../context.js";
@@ -45,10 +44,7 @@ export function adminStockRoutes(ctx: ApiCtx) {
     // Stock added here is on sale at once through this API, not a moment later.
     ctx.soldOut.forget(itemId);
     // Waiting tickets that got one of the new units are woken now.
-    await wakeTickets(
-      ctx.queue,
-      handed.map((seq) => ticketId(saleId, seq)),
-    );
+    await wakeTickets(ctx.queue, saleId, handed);
     const item = await getItem(ctx.deps, saleId, itemId);
     if (!item) throw new AppError("item_not_found", `no item ${itemId} in sale ${saleId}`);
     return c.json(item, 200);

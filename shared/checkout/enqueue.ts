@@ -1,5 +1,6 @@
 import type { Queue } from "bullmq";
 import { createBatcher } from "../batcher.js";
+import { ticketId } from "../keys.js";
 import type { CheckoutJob, CheckoutQueue } from "../queues.js";
 
 export interface TicketJob extends CheckoutJob {
@@ -18,10 +19,10 @@ export async function addTicketJobs(queue: CheckoutQueue, jobs: TicketJob[]): Pr
  * unit, confirmed, or rejected while its job was delayed. A job that is not delayed
  * (active, or gone) is left alone: its own worker looks at the ticket after its move.
  */
-export async function wakeTickets(queue: Queue, ids: string[]): Promise<void> {
+export async function wakeTickets(queue: Queue, saleId: string, seqs: string[]): Promise<void> {
   await Promise.allSettled(
-    ids.map(async (id) => {
-      const job = await queue.getJob(id);
+    seqs.map(async (seq) => {
+      const job = await queue.getJob(ticketId(saleId, seq));
       await job?.promote();
     }),
   );

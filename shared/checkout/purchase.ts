@@ -24,7 +24,7 @@ export async function purchase(deps: Deps, queue: Queue, code: string): Promise<
   const id = ticketId(ref.saleId, ref.seq);
   if (outcome === "confirmed") {
     // Not delayed (active right now): the worker looks at the confirmation after its own move.
-    await wakeTickets(queue, [id]);
+    await wakeTickets(queue, ref.saleId, [ref.seq]);
   }
   return id;
 }

@@ -3,6 +3,8 @@ import postgres from "postgres";
 import * as schema from "./schema.js";
 
 export type Db = ReturnType<typeof createDb>;
+/** The postgres.js client (and, cast, a transaction of it), for hand-written SQL. */
+export type Sql = Db["client"];
 
 export function createDb(url: string, max = 10) {
   const client = postgres(url, {

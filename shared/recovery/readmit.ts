@@ -1,4 +1,5 @@
 import type { TicketJob } from "../checkout/enqueue.js";
+import type { Sql } from "../db/client.js";
 import type { Deps } from "../deps.js";
 import { ticketId } from "../keys.js";
 
@@ -17,7 +18,7 @@ export async function readmitTickets(
   deps: Deps,
   saleId: string,
   // The reload's transaction, which holds the sale's settlement lock (shared/sales/load.ts).
-  sql: Deps["db"]["client"] = deps.db.client,
+  sql: Sql = deps.db.client,
 ): Promise<TicketJob[]> {
   const { redis, keys } = deps;
   const rows = await sql<{ ticket_id: string; user_id: string; item_id: string; ca: string }[]>`

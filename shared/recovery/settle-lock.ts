@@ -1,6 +1,4 @@
-import type { Deps } from "../deps.js";
-
-type Sql = Deps["db"]["client"];
+import type { Sql } from "../db/client.js";
 
 // Namespace of the per-sale advisory lock (any constant). Settling purchases
 // (worker/settle.ts) and reading a sale to load it into Redis (shared/sales/load.ts)

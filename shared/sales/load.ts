@@ -1,6 +1,7 @@
 import { Queue } from "bullmq";
 import { eq } from "drizzle-orm";
 import { addTicketJobs, type TicketJob } from "../checkout/enqueue.js";
+import type { Sql } from "../db/client.js";
 import { sales } from "../db/schema.js";
 import type { Deps } from "../deps.js";
 import { type HeldLock, takeLock } from "../lock.js";
@@ -10,8 +11,6 @@ import { lockSaleSettlement } from "../recovery/settle-lock.js";
 import { sleep } from "../time.js";
 import { writeSaleMode } from "./mode.js";
 import { listForRoomOpener } from "./rooms.js";
-
-type Sql = Deps["db"]["client"];
 
 // Items per script call: big enough to load 10,000 items in a few round trips,
 // small enough not to block Redis for long.
@@ -87,7 +86,7 @@ export async function reloadSale(
       await lockSaleSettlement(sql, sale.id);
       // Before any write: if this reload dies half-way, what it wrote stays (the next one
       // keeps it), so until a reload publishes the sale, settlements must not commit for it.
-      await redis.set(keys.saleLoading(saleId), "1");
+      await redis.set(keys.saleUnpublished(saleId), "1");
       const rows = await sql<{ itemId: string; stock: number; sold: number }[]>`
         select item_id as "itemId", stock, sold from items where sale_id = ${sale.id} order by item_id`;
       await loadHeld(deps, sql, saleId);
@@ -109,7 +108,7 @@ export async function reloadSale(
       const jobs = opts.fresh ? [] : await readmitTickets(deps, saleId, sql);
       await redis.run(
         "loadSale",
-        [keys.sale(saleId), keys.pending(saleId), keys.saleLoading(saleId)],
+        [keys.sale(saleId), keys.pending(saleId), keys.saleUnpublished(saleId)],
         [
           saleId,
           sale.startsAt.getTime(),
