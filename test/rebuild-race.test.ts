@@ -248,7 +248,7 @@ describe("a reload that finds tickets re-created by a loader that died", () => {
   it("counts them in the sale's queue total and queues them", async () => {
     const saleId = await env.createSale({ items: [{ item_id: "half", stock: 3 }] });
     const tickets: Settlement[] = [];
-    for (const u of ["a", "b"]) {
+    for (const u of ["a", "b", "c", "d", "e"]) {
       const a = await admit(env.deps, createSaleDirectory(env.deps), { userId: u, itemId: "half" });
       tickets.push({ ticketId: a.ticketId, saleId, itemId: "half", userId: u });
     }
@@ -256,7 +256,7 @@ describe("a reload that finds tickets re-created by a loader that died", () => {
     await loseSale(saleId);
     // A first loader got as far as the items and the re-created tickets, then died.
     await env.deps.redis.run("loadItems", [env.deps.keys.item(saleId, "half")], [3, 0]);
-    expect(await readmitTickets(env.deps, saleId)).toHaveLength(2);
+    expect(await readmitTickets(env.deps, saleId)).toHaveLength(5);
     // The next one finishes the job.
     const jobs = await reloadSale(env.deps, saleId);
     expect(jobs?.map((j) => j.ticketId).sort()).toEqual(tickets.map((t) => t.ticketId).sort());
@@ -265,12 +265,15 @@ describe("a reload that finds tickets re-created by a loader that died", () => {
       connection: env.deps.redis,
       ...checkoutQueueOptions(env.deps.keys),
     });
-    for (const t of tickets)
-      expect((await queue.getJob(t.ticketId))?.data).toMatchObject({ ticketId: t.ticketId });
+    // In ticket order (invariant 10: served in the order accepted), oldest first.
+    const waiting = (await queue.getJobs(["wait"], 0, -1, true))
+      .map((j) => j.id)
+      .filter((id) => id?.startsWith(`${saleId}-`));
+    expect(waiting).toEqual(tickets.map((t) => t.ticketId));
     await queue.close();
     // The sale's total matches its items' (the audit's conservation, counted here
     // directly: the audit reads tickets 1..n, and a reload numbers new ones from a million up).
-    expect(await env.deps.redis.hget(env.deps.keys.sale(saleId), "q")).toBe("2");
-    expect(await env.deps.redis.hget(env.deps.keys.item(saleId, "half"), "q")).toBe("2");
+    expect(await env.deps.redis.hget(env.deps.keys.sale(saleId), "q")).toBe("5");
+    expect(await env.deps.redis.hget(env.deps.keys.item(saleId, "half"), "q")).toBe("5");
   });
 });
