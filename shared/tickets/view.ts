@@ -42,7 +42,8 @@ export async function getTicket(
   const ref = parseTicketId(id);
   if (!ref) return null;
   const { redis, keys } = deps;
-  const h = await redis.hgetall(keys.ticket(ref.saleId, ref.seq));
+  const key = keys.ticket(ref.saleId, ref.seq);
+  const h = await redis.hgetall(key);
   if (h.st) {
     const itemId = h.i ?? "";
     const queued = h.st === "queued";
@@ -51,6 +52,9 @@ export async function getTicket(
       queued ? redis.zrank(keys.line(ref.saleId, itemId), ref.seq) : null,
       redis.hmget(keys.item(ref.saleId, itemId), ...ITEM_FIELDS),
     ]);
+    // Out of the line although the hash said queued: it may have left the line (reserved,
+    // rejected) between the two reads; if so, show it as it is now, not queued without a place.
+    if (queued && rank === null && (await redis.hget(key, "st")) !== "queued") return getTicket(deps, id);
     // A ticket missing from the line (its sale reloaded from PostgreSQL) shows its place at
     // admission: only tickets accepted earlier can be ahead of it, and they only leave.
     const position = !queued ? null : rank !== null ? rank + 1 : h.pos ? Number(h.pos) : null;
