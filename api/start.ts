@@ -35,7 +35,7 @@ export async function startApi(deps: Deps, port = deps.cfg.PORT) {
   const ctx: ApiCtx = {
     deps,
     directory: createSaleDirectory(deps),
-    enqueuer: createEnqueuer(queue),
+    enqueuer: createEnqueuer(queue, deps.cfg.JOB_BATCH_MAX),
     soldOut: createSoldOutMemo(),
     attempts: createAttemptRecorder(deps),
     queue,

@@ -1,5 +1,6 @@
 // Collects single calls into batches: one round trip for many callers. A batch
-// leaves when it is full or when the event loop has had `waitMs` to fill it.
+// leaves when it is full or when the event loop has had `waitMs` to fill it (0: the
+// calls made until the event loop next turns, with no timer's millisecond).
 
 export interface Batcher<T, R> {
   push(item: T): Promise<R>;
@@ -18,14 +19,15 @@ export function createBatcher<T, R>(
   opts: { max: number; waitMs: number; concurrency?: number },
 ): Batcher<T, R> {
   let queue: Pending<T, R>[] = [];
-  let timer: NodeJS.Timeout | null = null;
+  let timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   let running = 0;
   const inflight = new Set<Promise<void>>();
   const limit = opts.concurrency ?? 1;
 
   const send = () => {
     if (timer) {
-      clearTimeout(timer);
+      if (opts.waitMs === 0) clearImmediate(timer as NodeJS.Immediate);
+      else clearTimeout(timer as NodeJS.Timeout);
       timer = null;
     }
     while (queue.length > 0 && running < limit) {
@@ -52,7 +54,7 @@ export function createBatcher<T, R>(
 
   const schedule = () => {
     if (queue.length >= opts.max) send();
-    else if (!timer) timer = setTimeout(send, opts.waitMs);
+    else if (!timer) timer = opts.waitMs === 0 ? setImmediate(send) : setTimeout(send, opts.waitMs);
   };
 
   return {

@@ -71,11 +71,20 @@ const schema = z
 
     // Tickets one worker process handles at once (reserving, waiting for a slot, paying).
     WORKER_CONCURRENCY: int(1, 10_000).default(500),
+    // Tickets of one sale admitted together travel as one queue job of at most this many
+    // (shared/checkout/enqueue.ts): BullMQ's cost is per job, the worker's steps per batch.
+    // 1 queues every ticket as a job of its own.
+    JOB_BATCH_MAX: int(1, 1000).default(50),
     // How long a job's lock lives without renewal: a crashed worker's job is
     // picked up again after this.
     JOB_LOCK_MS: int(500, 600_000).default(30_000),
     // A waiting ticket's job re-checks this often even if nobody wakes it.
     WAIT_RECHECK_MS: int(50, 600_000).default(5_000),
+    // CPU priority (nice, 0 to 19) a worker process lowers itself to at start
+    // (shared/process-priority.ts), so where workers share a host with the API a burst
+    // waits in the queue rather than in the answers; 0 leaves it as started. `npm start`
+    // and the bench give their workers 10 unless this is set.
+    WORKER_NICE: int(0, 19).default(0),
     // Waiting line per item: at most LINE_FACTOR tickets per unit that can still sell.
     LINE_FACTOR: int(1, 10_000).default(4),
     // Queued tickets across a sale before checkout answers 503 overloaded.

@@ -12,6 +12,25 @@ export const CALENDAR_QUEUE = "calendar";
 export const checkoutJobSchema = z.object({ ticketId: z.string().regex(/^[0-9]{1,18}-[0-9]{1,18}$/) });
 export type CheckoutJob = z.infer<typeof checkoutJobSchema>;
 
+/** The job of one ticket: its id is the ticket id, so a sleeping ticket is woken by id. */
+export const TICKET_JOB = "ticket";
+/**
+ * The job of tickets of one sale admitted together (shared/checkout/enqueue.ts), served
+ * in the order listed; a ticket that must sleep leaves it as a ticket job of its own.
+ */
+export const BATCH_JOB = "batch";
+
+const ticketRef = z.object({
+  ticketId: checkoutJobSchema.shape.ticketId,
+  itemId: z.string().min(1).max(64),
+  userId: z.string().min(1).max(64),
+});
+export const batchJobSchema = z.object({
+  saleId: z.string().regex(/^[0-9]{1,18}$/),
+  tickets: z.array(ticketRef).min(1),
+});
+export type BatchJob = z.infer<typeof batchJobSchema>;
+
 export function checkoutQueueOptions(keys: Keys): Omit<QueueOptions, "connection"> {
   return {
     prefix: keys.bull,
@@ -25,6 +44,10 @@ export function checkoutQueueOptions(keys: Keys): Omit<QueueOptions, "connection
       removeOnComplete: true,
       removeOnFail: { age: 24 * 3600, count: 10_000 },
     },
+    // BullMQ writes an event per job move to a stream kept at 10,000 by default; nothing
+    // here reads it (bull-board reads the job lists, long polls read the tickets' own
+    // channel), so keep only what a person tailing it would look at.
+    streams: { events: { maxLen: 100 } },
   };
 }
 
@@ -57,4 +80,4 @@ export function calendarQueueOptions(keys: Keys): Omit<QueueOptions, "connection
   };
 }
 
-export type CheckoutQueue = Queue<CheckoutJob>;
+export type CheckoutQueue = Queue<CheckoutJob | BatchJob>;

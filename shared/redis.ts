@@ -5,12 +5,13 @@ import { Cluster, Redis, type RedisOptions } from "ioredis";
 // defineCommand (EVALSHA, falling back to EVAL after a Redis restart).
 const SCRIPTS = {
   admit: 10,
-  reserve: 8,
+  reserve: -1,
   extendLease: 1,
-  startPayment: 1,
+  startPayment: -1,
   markPaid: 1,
   release: 8,
-  finalize: 6,
+  finalize: -1,
+  confirmPaid: -1,
   acquireSlots: 2,
   paymentStart: 2,
   adjustStock: 6,
@@ -28,7 +29,8 @@ const SCRIPTS = {
 
 export type ScriptName = keyof typeof SCRIPTS;
 type Arg = string | number;
-export type ScriptResult = (string | number)[] | number;
+// Lua tables come back as arrays, nested for scripts that answer per ticket.
+export type ScriptResult = string | number | null | ScriptResult[];
 
 const fileName = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const sources = Object.fromEntries(

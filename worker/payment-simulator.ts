@@ -1,44 +1,56 @@
 import type { Deps } from "../shared/deps.js";
 import type { PaymentSettings } from "../shared/payments/settings.js";
 
-export type PaymentAnswer = "approved" | "declined";
+export type PaymentAnswer = "approved" | "declined" | "timeout";
 
-export class PaymentAborted extends Error {}
+// A payment provider stand-in: answers after a random latency, declines at
+// `failure_rate`, and at `hang_rate` never answers at all, so the caller's timeout
+// ends it. It counts its own payments in flight (shared/lua/payment-start.lua), apart
+// from the semaphore, so the slot cap is checked by code that does not enforce it.
 
-/**
- * A payment provider stand-in: answers after a random latency, declines at
- * `failure_rate`, and at `hang_rate` never answers at all; only the caller's
- * signal (its timeout) ends a hang. It counts its own payments in flight
- * (shared/lua/payment-start.lua), apart from the semaphore, so the slot cap is
- * checked by code that does not enforce it.
- */
-export async function simulatePayment(
-  deps: Deps,
-  paymentId: string,
-  s: PaymentSettings,
-  signal: AbortSignal,
-): Promise<PaymentAnswer> {
+/** Counts payments in flight as they start, one call for those starting together. */
+export async function paymentsStarted(
+  deps: Pick<Deps, "redis" | "keys">,
+  ids: string[],
+  timeoutMs: number,
+): Promise<void> {
+  if (ids.length === 0) return;
   const { redis, keys } = deps;
   // A payment counts as in flight until its timeout at most, so one whose worker
   // died stops counting before its slot's lease runs out.
-  await redis.run("paymentStart", [keys.inflight, keys.peak], [paymentId, s.timeout_ms]);
-  try {
-    const hangs = Math.random() < s.hang_rate;
-    const latency = s.latency_ms.min + Math.random() * (s.latency_ms.max - s.latency_ms.min);
-    await new Promise<void>((resolve, reject) => {
-      if (signal.aborted) return reject(new PaymentAborted());
-      const timer = hangs ? null : setTimeout(resolve, latency);
-      signal.addEventListener(
-        "abort",
-        () => {
-          if (timer) clearTimeout(timer);
-          reject(new PaymentAborted());
-        },
-        { once: true },
-      );
-    });
-    return Math.random() < s.failure_rate ? "declined" : "approved";
-  } finally {
-    await redis.zrem(keys.inflight, paymentId);
-  }
+  await redis.run("paymentStart", [keys.inflight, keys.peak], [timeoutMs, ...ids]);
+}
+
+/**
+ * The provider's answer, or 'timeout' once `timeout_ms` pass without one (a hang, or a
+ * latency past it): one timer, whichever comes first.
+ */
+export function paymentAnswer(s: PaymentSettings): Promise<PaymentAnswer> {
+  const hangs = Math.random() < s.hang_rate;
+  const latency = s.latency_ms.min + Math.random() * (s.latency_ms.max - s.latency_ms.min);
+  const timesOut = hangs || latency >= s.timeout_ms;
+  return new Promise((resolve) =>
+    setTimeout(
+      () => resolve(timesOut ? "timeout" : Math.random() < s.failure_rate ? "declined" : "approved"),
+      timesOut ? s.timeout_ms : latency,
+    ),
+  );
+}
+
+/**
+ * Stops counting payments in flight. `then` adds to the same pipeline (freeing their
+ * slots), so it runs after, in the same round trip: never a free slot with its payment
+ * still counted. Both keys share the {g} tag, so this holds in a cluster too.
+ */
+export async function paymentsEnded(
+  deps: Pick<Deps, "redis" | "keys">,
+  ids: string[],
+  then?: (pipe: ReturnType<Deps["redis"]["pipeline"]>) => void,
+): Promise<void> {
+  if (ids.length === 0) return;
+  const pipe = deps.redis.pipeline().zrem(deps.keys.inflight, ...ids);
+  then?.(pipe);
+  const res = (await pipe.exec()) ?? [];
+  const failed = res.find(([err]) => err);
+  if (failed?.[0]) throw failed[0];
 }

@@ -5,7 +5,8 @@ import { type TicketJob, wakeTickets } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
 import type { CounterSink } from "../shared/metrics/counters.js";
 import { checkoutJobSchema } from "../shared/queues.js";
-import { PaymentAborted, simulatePayment } from "./payment-simulator.js";
+import type { PaymentDesk, Started } from "./payment-desk.js";
+import { paymentAnswer } from "./payment-simulator.js";
 import type { SettingsWatcher } from "./settings-watcher.js";
 import type { Settler } from "./settle.js";
 import type { SlotPool } from "./slots.js";
@@ -15,6 +16,7 @@ export interface WorkerCtx {
   deps: Deps;
   settings: SettingsWatcher;
   slots: SlotPool;
+  desk: PaymentDesk;
   settler: Settler;
   queue: Queue;
   counters: CounterSink;
@@ -37,7 +39,7 @@ export async function processTicket(ctx: WorkerCtx, job: Job, token?: string): P
   const data = parsed.data;
   const k = step.ticketKeys(ctx.deps, data);
   const [state, reason, expiresAt, confirmed] = await step.reserve(ctx.deps, k);
-  if (state === "reserved") return pay(ctx, job, token, data, k);
+  if (state === "reserved") return payOrResume(ctx, job, token, data, k);
   if (state === "held") return hold(ctx, job, token, data, k, Number(expiresAt), confirmed === "1");
   // Counted where it was rejected: here only when this reserve did it (a reason comes back);
   // a job woken for a ticket finalize.lua already rejected just ends.
@@ -81,12 +83,12 @@ async function hold(
   expiresAt: number,
   confirmed: boolean,
 ) {
-  if (confirmed) return pay(ctx, job, token, data, k);
+  if (confirmed) return payOrResume(ctx, job, token, data, k);
   const purchased = async () => (await ctx.deps.redis.hget(k.ticket, "cf")) === "1";
   if (expiresAt > Date.now()) return sleepUntil(job, token, expiresAt + EXPIRY_GRACE_MS, purchased);
   const [outcome, detail, at] = await step.release(ctx.deps, k, "hold_expired", "", "expire");
   // The purchase won the race with the expiry.
-  if (outcome === "noop" && detail === "confirmed") return pay(ctx, job, token, data, k);
+  if (outcome === "noop" && detail === "confirmed") return payOrResume(ctx, job, token, data, k);
   // This process's clock is ahead of Redis's.
   if (outcome === "noop" && detail === "early")
     return sleepUntil(job, token, Number(at) + EXPIRY_GRACE_MS, purchased);
@@ -94,48 +96,50 @@ async function hold(
   if (outcome === "handed" && detail) await wakeTickets(ctx.queue, data.saleId, [detail]);
 }
 
-async function pay(ctx: WorkerCtx, job: Job, token: string | undefined, data: TicketJob, k: step.TicketKeys) {
-  const { deps } = ctx;
+/**
+ * Takes a payment slot, pays, and settles or fails the ticket. 'resume' when another
+ * attempt at this ticket is paying it (its job lost its lock): the caller looks again
+ * after that payment's deadline.
+ */
+export async function pay(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys): Promise<"done" | "resume"> {
   // Unique per attempt: a second attempt at the same ticket never frees the first one's slot by mistake.
   const holder = `${data.ticketId}:${randomBytes(4).toString("hex")}`;
-  let s = ctx.settings.get();
-  let st: string | undefined;
+  let started: Started;
   for (;;) {
     const leaseUntil = await ctx.slots.acquire(holder);
-    s = ctx.settings.get();
-    [st] = await step.startPayment(deps, k, s.timeout_ms, holder, leaseUntil);
+    started = await ctx.desk.start({ k, holder, leaseUntil });
     // The lease ran out while this process was busy: ask again.
-    if (st !== "noslot") break;
+    if (started.status !== "noslot") break;
   }
-  if (st === "busy") {
-    // Another attempt at this ticket is paying (its job lost its lock): let it, and check back after its deadline.
+  if (started.status !== "paying") {
     await ctx.slots.release(holder);
-    return resumePaying(ctx, job, token, data, k);
+    // Another attempt at this ticket is paying: let it, and check back after its deadline.
+    return started.status === "busy" ? "resume" : "done";
   }
-  if (st !== "paying") {
-    await ctx.slots.release(holder);
-    return;
-  }
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), s.timeout_ms);
-  let answer: "approved" | "declined" | "timeout";
-  const started = performance.now();
-  try {
-    answer = await simulatePayment(deps, holder, s, abort.signal);
-  } catch (err) {
-    if (!(err instanceof PaymentAborted)) throw err;
-    answer = "timeout";
-  } finally {
-    clearTimeout(timer);
-  }
+  const begun = performance.now();
+  const answer = await paymentAnswer(started.settings);
+  // Not in flight any more, and the slot free for the next payment. Should Redis not
+  // answer, both run out by themselves (the count at the timeout, the lease just after),
+  // and the ticket still settles or fails.
+  await ctx.desk.end(holder).catch((err: unknown) => {
+    ctx.deps.log.warn({ ticket: data.ticketId, err: String(err) }, "could not free a payment slot");
+  });
   ctx.counters.inc("payments_total", { outcome: answer });
-  ctx.counters.observe("payment_duration_seconds", (performance.now() - started) / 1000);
-  if (answer === "approved") {
-    const [paid] = await step.markPaid(deps, k, holder);
-    ctx.slots.freed();
-    if (paid === "paid") return settle(ctx, data, k, holder);
-  }
-  return fail(ctx, data, k, answer === "declined" ? "payment_declined" : "payment_timeout", holder);
+  ctx.counters.observe("payment_duration_seconds", (performance.now() - begun) / 1000);
+  // The approval is recorded by the settlement's own check of Redis (worker/settle.ts).
+  if (answer === "approved") await settle(ctx, data, k, holder);
+  else await fail(ctx, data, k, answer === "declined" ? "payment_declined" : "payment_timeout", holder);
+  return "done";
+}
+
+async function payOrResume(
+  ctx: WorkerCtx,
+  job: Job,
+  token: string | undefined,
+  data: TicketJob,
+  k: step.TicketKeys,
+) {
+  if ((await pay(ctx, data, k)) === "resume") return resumePaying(ctx, job, token, data, k);
 }
 
 /** An earlier attempt died or stalled mid-payment: settle what was paid, fail what was not by its deadline. */
@@ -147,7 +151,7 @@ async function resumePaying(
   k: step.TicketKeys,
 ) {
   const [deadline, paid, holder] = await ctx.deps.redis.hmget(k.ticket, "pd", "paid", "sh");
-  if (paid === "1") return settle(ctx, data, k, holder ?? "");
+  if (paid === "1") return settle(ctx, data, k);
   if (Number(deadline) > Date.now()) {
     // The payment may still answer in time; come back when it no longer can.
     await job.moveToDelayed(Number(deadline) + 10, token);
@@ -156,19 +160,39 @@ async function resumePaying(
   return fail(ctx, data, k, "payment_timeout", holder ?? "");
 }
 
-async function fail(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys, reason: string, holder: string) {
-  const [outcome, detail] = await step.release(ctx.deps, k, reason, holder);
-  ctx.slots.freed();
+async function fail(
+  ctx: WorkerCtx,
+  data: TicketJob,
+  k: step.TicketKeys,
+  reason: string,
+  holder: string,
+): Promise<void> {
+  // The slot was freed as the payment ended (or by the attempt that paid).
+  const [outcome, detail] = await step.release(ctx.deps, k, reason, holder, "fail", false);
   if (outcome !== "noop") ctx.counters.inc("tickets_total", { status: "failed", reason });
   if (outcome === "handed" && detail) await wakeTickets(ctx.queue, data.saleId, [detail]);
   // Another attempt got the payment through meanwhile: this one finishes its settlement.
-  if (outcome === "noop" && detail === "paid") return settle(ctx, data, k, holder);
+  if (outcome === "noop" && detail === "paid") return settle(ctx, data, k);
 }
 
-async function settle(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys, holder: string) {
-  const result = await ctx.settler.settle(data);
+/**
+ * Settles a paid ticket in PostgreSQL and mirrors it in Redis (both batched with other
+ * tickets by the settler). `holder`: the attempt whose approval has just come in, which
+ * the settlement records in Redis first; absent when it was recorded before.
+ */
+async function settle(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys, holder?: string): Promise<void> {
+  const result = await ctx.settler.settle({
+    ticketId: data.ticketId,
+    saleId: data.saleId,
+    itemId: data.itemId,
+    userId: data.userId,
+    ...(holder ? { holder } : {}),
+    finalize: true,
+  });
+  // Approved too late (past its deadline) or for an attempt that no longer pays the ticket.
+  if ("late" in result) return fail(ctx, data, k, "payment_timeout", holder ?? "");
   if ("purchaseId" in result) {
-    const { done, rejected } = await step.finalize(ctx.deps, k, result.purchaseId);
+    const { done, rejected } = result.finalized ?? { done: "noop", rejected: [] };
     if (done === "purchased") {
       ctx.counters.inc("tickets_total", { status: "purchased", reason: "" });
       // Tickets still waiting when the last unit sold were rejected by the same script;
@@ -185,7 +209,7 @@ async function settle(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys, holde
   // real and goes to the next in line).
   ctx.deps.log.error({ ticket: data.ticketId, reason: result.refused }, "settlement refused by PostgreSQL");
   const mode = result.refused === "sold_out" ? "void" : "refuse";
-  const [outcome, detail] = await step.release(ctx.deps, k, result.refused, holder, mode);
+  const [outcome, detail] = await step.release(ctx.deps, k, result.refused, holder ?? "", mode, false);
   if (outcome !== "noop") ctx.counters.inc("tickets_total", { status: "rejected", reason: result.refused });
   if (outcome === "handed" && detail) await wakeTickets(ctx.queue, data.saleId, [detail]);
 }

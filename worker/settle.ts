@@ -3,16 +3,30 @@ import type { Sql } from "../shared/db/client.js";
 import type { Deps } from "../shared/deps.js";
 import { parseTicketId } from "../shared/keys.js";
 import { lockSaleSettlement } from "../shared/recovery/settle-lock.js";
+import { type Finalized, finalizeMany, ticketKeys } from "./steps.js";
 
 export interface Settlement {
   ticketId: string;
   saleId: string;
   itemId: string;
   userId: string;
+  /**
+   * The slot holder of a payment just approved, recorded in Redis by the settlement's own
+   * check; absent when an earlier attempt recorded it (a retried settlement).
+   */
+  holder?: string;
+  /** Mirror the purchase in Redis too, with the batch's other purchases of its sale (one call). */
+  finalize?: boolean;
 }
 
-/** A committed purchase, or the constraint that refused it (the second guard at work). */
-export type SettleResult = { purchaseId: string } | { refused: "sold_out" | "user_limit_reached" };
+/**
+ * A committed purchase (with what finalizing it in Redis did, when asked for), the
+ * constraint that refused it (the second guard at work), or an approval too late to count.
+ */
+export type SettleResult =
+  | { purchaseId: string; finalized?: Finalized }
+  | { refused: "sold_out" | "user_limit_reached" }
+  | { late: true };
 
 type SettleDeps = Pick<Deps, "db" | "redis" | "keys">;
 
@@ -24,8 +38,8 @@ export class StaleSettlement extends Error {
   }
 }
 
-// Settled, refused by a constraint, or fenced off (see paidInRedis).
-type Outcome = SettleResult | { stale: true };
+// Settled, refused by a constraint, fenced off (see confirmInRedis), or an error of its own.
+type Outcome = SettleResult | { stale: true } | { error: Error };
 
 // One statement settles a whole batch: purchases, items.sold and the per-user
 // count, all under PostgreSQL's constraints. A ticket already settled (a retried
@@ -87,50 +101,50 @@ const DEADLOCK = "40P01";
 // How long the check of Redis may hold the settlement lock; past it Redis counts as away.
 const FENCE_TIMEOUT_MS = 1000;
 
+/** What Redis said of each ticket under the lock (shared/lua/confirm-paid.lua), or 'away' when it could not be asked. */
+type Verdict = "ok" | "stale" | "late" | "away";
+
 /**
- * The tickets of a batch that may settle, asked of Redis while the sale's settlement
- * lock is held. A reload of the sale (shared/sales/load.ts) holds the same lock from
- * its first read of PostgreSQL until it has published the sale in Redis, so here
- * either the sale is not (yet) in Redis and no reload began, so its reload will read
- * this commit; or a reload died half-way (its marker stands without the sale hash)
- * and the next keeps what it read before this commit, so nothing of the sale may
- * settle until one publishes; or the sale is there, and a ticket not shown paying
- * and paid (or purchased, for a retry) was lost with the Redis that knew its payment
- * and has been queued again or dropped: settling it now would sell a unit the rebuilt
- * Redis counts as available, to a buyer it counts short. When this process cannot ask
- * Redis (its connection not ready, or no answer within FENCE_TIMEOUT_MS) everything
- * settles, as it must while Redis is down, so an approved payment is kept: the gap is
- * a Redis another process has rebuilt meanwhile (docs/reliability.md).
+ * The check of Redis made while the sale's settlement lock is held, one script per sale
+ * (shared/lua/confirm-paid.lua), which also records approvals just in (`holder` set), so
+ * an approval costs no round trip of its own. A reload of the sale (shared/sales/load.ts)
+ * holds the same lock from its first read of PostgreSQL until it has published the sale
+ * in Redis, so here either the sale is not (yet) in Redis and no reload began, so its
+ * reload will read this commit; or a reload died half-way (its marker stands without the
+ * sale hash) and the next keeps what it read before this commit, so nothing of the sale
+ * may settle until one publishes; or the sale is there, and a ticket not shown paying and
+ * paid (or purchased, for a retry) was lost with the Redis that knew its payment and has
+ * been queued again or dropped: settling it now would sell a unit the rebuilt Redis counts
+ * as available, to a buyer it counts short. When this process cannot ask Redis (its
+ * connection not ready, or no answer within FENCE_TIMEOUT_MS) a payment recorded before
+ * settles, as it must while Redis is down, so an approved payment is kept: the gap is a
+ * Redis another process has rebuilt meanwhile (docs/reliability.md); an approval not yet
+ * recorded waits for Redis ('away': its ticket is retried).
  */
-async function paidInRedis(deps: SettleDeps, batch: Settlement[]): Promise<Set<string>> {
+async function confirmInRedis(deps: SettleDeps, batch: Settlement[]): Promise<Verdict[]> {
   const { redis, keys } = deps;
-  const ok = new Set(batch.map((b) => b.ticketId));
-  if (redis.status !== "ready") return ok;
-  const bySale = new Map<string, Settlement[]>();
-  for (const b of batch) {
+  const away = batch.map((b): Verdict => (b.holder ? "away" : "ok"));
+  if (redis.status !== "ready") return away;
+  const bySale = new Map<string, number[]>();
+  batch.forEach((b, i) => {
     const group = bySale.get(b.saleId);
-    if (group) group.push(b);
-    else bySale.set(b.saleId, [b]);
-  }
+    if (group) group.push(i);
+    else bySale.set(b.saleId, [i]);
+  });
+  const verdicts = [...away];
   const checked = Promise.all(
     [...bySale].map(async ([saleId, group]) => {
-      // One pipeline per sale: its keys share one cluster slot.
-      const pipe = redis.pipeline().exists(keys.sale(saleId)).exists(keys.saleUnpublished(saleId));
-      for (const b of group)
-        pipe.hmget(keys.ticket(saleId, parseTicketId(b.ticketId)?.seq ?? ""), "st", "paid");
-      const res = (await pipe.exec()) ?? [];
-      if (res.some(([err]) => err)) throw new Error("redis check failed");
-      if (res[0]?.[1] === 0) {
-        // Not in Redis, and no reload begun: its reload waits for this lock and will read this commit.
-        if (res[1]?.[1] === 0) return;
-        // A reload died half-way: the next one keeps what it wrote (read before this commit),
-        // and it re-created these tickets or will.
-        for (const b of group) ok.delete(b.ticketId);
-        return;
-      }
-      group.forEach((b, i) => {
-        const [st, paid] = (res[i + 2]?.[1] ?? []) as (string | null)[];
-        if (!((st === "paying" && paid === "1") || st === "purchased")) ok.delete(b.ticketId);
+      // One call per sale: its keys share one cluster slot.
+      const ticketHashes = group.map((i) =>
+        keys.ticket(saleId, parseTicketId(batch[i]?.ticketId ?? "")?.seq ?? ""),
+      );
+      const [, said] = (await redis.run(
+        "confirmPaid",
+        [keys.sale(saleId), keys.saleUnpublished(saleId), ...ticketHashes],
+        group.map((i) => batch[i]?.holder ?? ""),
+      )) as [string, Verdict[]];
+      group.forEach((i, j) => {
+        verdicts[i] = said[j] ?? "stale";
       });
     }),
   );
@@ -138,8 +152,8 @@ async function paidInRedis(deps: SettleDeps, batch: Settlement[]): Promise<Set<s
     () => true,
     () => false,
   );
-  // No answer: settle them all, as while Redis is down.
-  return answered ? ok : new Set(batch.map((b) => b.ticketId));
+  // No answer: settle what was recorded before, as while Redis is down.
+  return answered ? verdicts : away;
 }
 
 /**
@@ -151,26 +165,30 @@ async function paidInRedis(deps: SettleDeps, batch: Settlement[]): Promise<Set<s
 async function settleLocked(
   deps: SettleDeps,
   batch: Settlement[],
-): Promise<{ ids: Map<string, string>; stale: Set<string> }> {
+): Promise<{ ids: Map<string, string>; verdicts: Verdict[] }> {
   const sales = [...new Set(batch.map((b) => Number(b.saleId)))].sort((a, b) => a - b);
   return (await deps.db.client.begin(async (tx) => {
     const sql = tx as unknown as Sql;
     // A settlement stuck behind a lock held by a vanished client fails and is retried, not blocked for hours.
     await sql`set local lock_timeout = '5s'`;
     for (const saleId of sales) await lockSaleSettlement(sql, saleId);
-    const ok = await paidInRedis(deps, batch);
-    const live = batch.filter((b) => ok.has(b.ticketId));
-    const stale = new Set(batch.filter((b) => !ok.has(b.ticketId)).map((b) => b.ticketId));
-    return { ids: live.length ? await settleMany(sql, live) : new Map(), stale };
-  })) as { ids: Map<string, string>; stale: Set<string> };
+    const verdicts = await confirmInRedis(deps, batch);
+    const live = batch.filter((_, i) => verdicts[i] === "ok");
+    return { ids: live.length ? await settleMany(sql, live) : new Map(), verdicts };
+  })) as { ids: Map<string, string>; verdicts: Verdict[] };
 }
+
+const awayError = () => new Error("Redis did not answer the settlement check; the ticket is retried");
 
 async function settleBatch(deps: SettleDeps, batch: Settlement[]): Promise<Outcome[]> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const { ids, stale } = await settleLocked(deps, batch);
-      return batch.map((b): Outcome => {
-        if (stale.has(b.ticketId)) return { stale: true };
+      const { ids, verdicts } = await settleLocked(deps, batch);
+      return batch.map((b, i): Outcome => {
+        const verdict = verdicts[i];
+        if (verdict === "stale") return { stale: true };
+        if (verdict === "late") return { late: true };
+        if (verdict === "away") return { error: awayError() };
         const id = ids.get(b.ticketId);
         if (!id) throw new Error(`ticket ${b.ticketId} was not settled`);
         return { purchaseId: id };
@@ -183,12 +201,48 @@ async function settleBatch(deps: SettleDeps, batch: Settlement[]): Promise<Outco
         if (refused) return [{ refused }];
         throw err;
       }
-      // A constraint refused one of them: settle each alone to find which.
+      // A constraint refused one of them: settle each alone to find which (an approval
+      // recorded by the first check is found recorded by the next).
       const out: Outcome[] = [];
       for (const b of batch) out.push(...(await settleBatch(deps, [b])));
       return out;
     }
   }
+}
+
+/**
+ * Mirrors the batch's committed purchases in Redis, one finalize call per sale, for the
+ * settlements that asked for it; a sale whose call fails gives its tickets that error
+ * (each is retried alone and finds its purchase committed).
+ */
+async function finalizeSettled(deps: SettleDeps, batch: Settlement[], out: Outcome[]): Promise<void> {
+  const bySale = new Map<string, number[]>();
+  out.forEach((o, i) => {
+    const b = batch[i];
+    if (!b?.finalize || !("purchaseId" in o)) return;
+    const group = bySale.get(b.saleId);
+    if (group) group.push(i);
+    else bySale.set(b.saleId, [i]);
+  });
+  await Promise.all(
+    [...bySale.values()].map(async (group) => {
+      try {
+        const done = await finalizeMany(
+          deps,
+          group.map((i) => {
+            const b = batch[i] as Settlement;
+            return { k: ticketKeys(deps, b), purchaseId: (out[i] as { purchaseId: string }).purchaseId };
+          }),
+        );
+        group.forEach((i, j) => {
+          const o = out[i] as { purchaseId: string };
+          out[i] = { purchaseId: o.purchaseId, finalized: done[j] ?? { done: "noop", rejected: [] } };
+        });
+      } catch (err) {
+        for (const i of group) out[i] = { error: err as Error };
+      }
+    }),
+  );
 }
 
 // A batch not settled by then fails, so its tickets' jobs retry instead of waiting on a
@@ -211,7 +265,11 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
  */
 export function createSettler(deps: SettleDeps) {
   const batcher = createBatcher<Settlement, Outcome>(
-    (batch) => withTimeout(settleBatch(deps, batch), SETTLE_TIMEOUT_MS, "settlement"),
+    async (batch) => {
+      const out = await withTimeout(settleBatch(deps, batch), SETTLE_TIMEOUT_MS, "settlement");
+      await finalizeSettled(deps, batch, out);
+      return out;
+    },
     {
       max: 500,
       // At a few hundred purchases a second a 2 ms wait settled them one transaction each;
@@ -225,6 +283,7 @@ export function createSettler(deps: SettleDeps) {
     async settle(s: Settlement): Promise<SettleResult> {
       const out = await batcher.push(s);
       if ("stale" in out) throw new StaleSettlement(s.ticketId);
+      if ("error" in out) throw out.error;
       return out;
     },
     drain: () => batcher.drain(),

@@ -1,9 +1,12 @@
-import { Queue, Worker } from "bullmq";
+import { type Job, Queue, Worker } from "bullmq";
 import type { Deps } from "../shared/deps.js";
 import { createCounterSink } from "../shared/metrics/counters.js";
 import { initSettings } from "../shared/payments/settings.js";
-import { CHECKOUT_QUEUE, checkoutQueueOptions, checkoutWorkerOptions } from "../shared/queues.js";
+import { BATCH_JOB, CHECKOUT_QUEUE, checkoutQueueOptions, checkoutWorkerOptions } from "../shared/queues.js";
 import { createRedis } from "../shared/redis.js";
+import { createGate } from "./gate.js";
+import { createPaymentDesk } from "./payment-desk.js";
+import { processBatch } from "./process-batch.js";
 import { processTicket, type WorkerCtx } from "./process-ticket.js";
 import { startRoomOpener } from "./room-opener.js";
 import { watchSettings } from "./settings-watcher.js";
@@ -25,8 +28,19 @@ export async function startWorker(deps: Deps) {
   const slots = createSlotPool(deps, settings);
   const settler = createSettler(deps);
   const counters = createCounterSink(deps);
-  const ctx: WorkerCtx = { deps, settings, slots, settler, queue, counters };
-  const worker = new Worker(CHECKOUT_QUEUE, (job, token) => processTicket(ctx, job, token), {
+  const desk = createPaymentDesk(deps, settings, slots);
+  const ctx: WorkerCtx = { deps, settings, slots, desk, settler, queue, counters };
+  const gate = createGate(deps.cfg.WORKER_CONCURRENCY);
+  const run = async (job: Job, token?: string) => {
+    const n = job.name === BATCH_JOB ? ((job.data as { tickets?: unknown[] }).tickets?.length ?? 1) : 1;
+    await gate.enter(n);
+    try {
+      return await (job.name === BATCH_JOB ? processBatch(ctx, job) : processTicket(ctx, job, token));
+    } finally {
+      gate.leave(n);
+    }
+  };
+  const worker = new Worker(CHECKOUT_QUEUE, run, {
     connection,
     ...checkoutWorkerOptions(deps.cfg, deps.keys),
   });

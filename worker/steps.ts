@@ -10,7 +10,7 @@ import { parseTicketId } from "../shared/keys.js";
 // A final ticket stays readable this long.
 export const FINAL_TTL_S = 24 * 3600;
 
-export function ticketKeys(deps: Deps, job: TicketJob) {
+export function ticketKeys(deps: Pick<Deps, "keys">, job: TicketJob) {
   const ref = parseTicketId(job.ticketId);
   if (!ref) throw new Error(`bad ticket id ${job.ticketId}`);
   const { keys } = deps;
@@ -33,11 +33,24 @@ export function ticketKeys(deps: Deps, job: TicketJob) {
 export type TicketKeys = ReturnType<typeof ticketKeys>;
 
 export async function reserve(deps: Deps, k: TicketKeys): Promise<string[]> {
-  return (await deps.redis.run(
-    "reserve",
-    [k.sale, k.item, k.held, k.pending, k.ticket, k.waitlist, k.line, k.mode],
-    [k.seq, FINAL_TTL_S, k.events, newCodeSecret()],
-  )) as string[];
+  const [out] = await reserveMany(deps, [k]);
+  return out ?? [];
+}
+
+/**
+ * Reserves for the tickets of one sale in one call, in the order given (ticket order
+ * within a batch job); one result per ticket, as reserve's.
+ */
+export async function reserveMany(deps: Deps, ks: TicketKeys[]): Promise<string[][]> {
+  const [first] = ks;
+  if (!first) return [];
+  const keys = [first.sale, first.held, first.pending, first.mode];
+  const args: (string | number)[] = [FINAL_TTL_S, first.events];
+  for (const k of ks) {
+    keys.push(k.item, k.ticket, k.waitlist, k.line);
+    args.push(k.seq, newCodeSecret());
+  }
+  return (await deps.redis.run("reserve", keys, args)) as string[][];
 }
 
 // Which worker ran a payment, recorded on the ticket for operators.
@@ -55,6 +68,56 @@ const SHORTFALL_MS = 50;
 // Cluster they live in different slots and no one script may touch both. A payment's
 // deadline never passes its lease (minus the grace), and the slot is freed only after
 // the ticket has moved on, so the split never lets more payments run than slots.
+export interface PaymentStart {
+  k: TicketKeys;
+  holder: string;
+  /** The slot's lease expiry (ms, Redis clock) as granted; 0 when unknown (the lease is stretched first). */
+  leaseUntil: number;
+}
+
+/**
+ * Starts paying reserved tickets of one sale that hold slots, in one call; one result per
+ * ticket: ['paying', deadline] | ['busy', deadline] (another attempt pays it) | [status]
+ * | ['noslot'] (the lease ran out before the start). A lease too short for the timeout is
+ * stretched first, for that ticket alone.
+ */
+export async function startPayments(
+  deps: Pick<Deps, "redis" | "keys">,
+  timeoutMs: number,
+  starts: PaymentStart[],
+): Promise<string[][]> {
+  const start = (batch: PaymentStart[], until: (p: PaymentStart) => number, shortfall: number) => {
+    const [first] = batch;
+    if (!first) return Promise.resolve([] as string[][]);
+    const args: (string | number)[] = [timeoutMs, WORKER_ID, first.k.events, LEASE_GRACE_MS, shortfall];
+    for (const p of batch) args.push(p.holder, p.k.seq, until(p));
+    return deps.redis.run(
+      "startPayment",
+      batch.map((p) => p.k.ticket),
+      args,
+    ) as Promise<string[][]>;
+  };
+  // Fresh from acquire-slots, a lease already covers the payment: one round trip, not two.
+  const fresh = starts.filter((p) => p.leaseUntil > 0);
+  const firsts = await start(fresh, (p) => p.leaseUntil, SHORTFALL_MS);
+  const byHolder = new Map(fresh.map((p, i) => [p.holder, firsts[i] ?? ["missing"]]));
+  return Promise.all(
+    starts.map(async (p) => {
+      const first = byHolder.get(p.holder) ?? ["extend"];
+      if (first[0] !== "extend") return first;
+      const lease = (await deps.redis.run(
+        "extendLease",
+        [deps.keys.slots],
+        [timeoutMs, p.holder, LEASE_GRACE_MS],
+      )) as string[];
+      if (lease[0] !== "leased") return lease;
+      // Just stretched: whatever the round trip took comes off this payment's time, never off the lease.
+      const [again] = await start([p], () => Number(lease[1]) + LEASE_GRACE_MS, Number.MAX_SAFE_INTEGER);
+      return again ?? ["missing"];
+    }),
+  );
+}
+
 export async function startPayment(
   deps: Deps,
   k: TicketKeys,
@@ -62,23 +125,8 @@ export async function startPayment(
   holder: string,
   leaseUntil = 0,
 ): Promise<string[]> {
-  const start = (until: number, shortfall: number) =>
-    deps.redis.run(
-      "startPayment",
-      [k.ticket],
-      [timeoutMs, holder, WORKER_ID, k.events, k.seq, until, LEASE_GRACE_MS, shortfall],
-    ) as Promise<string[]>;
-  // Fresh from acquire-slots, the lease already covers the payment: one round trip, not two.
-  const first = leaseUntil > 0 ? await start(leaseUntil, SHORTFALL_MS) : ["extend"];
-  if (first[0] !== "extend") return first;
-  const lease = (await deps.redis.run(
-    "extendLease",
-    [deps.keys.slots],
-    [timeoutMs, holder, LEASE_GRACE_MS],
-  )) as string[];
-  if (lease[0] !== "leased") return lease;
-  // Just stretched: whatever the round trip took comes off this payment's time, never off the lease.
-  return start(Number(lease[1]) + LEASE_GRACE_MS, Number.MAX_SAFE_INTEGER);
+  const [out] = await startPayments(deps, timeoutMs, [{ k, holder, leaseUntil }]);
+  return out ?? ["missing"];
 }
 
 export async function markPaid(deps: Deps, k: TicketKeys, holder: string): Promise<string[]> {
@@ -105,6 +153,8 @@ export async function release(
   reason: string,
   holder: string,
   mode: "fail" | "refuse" | "void" | "expire" = "fail",
+  // False when the caller freed the attempt's slot already (as the payment ended).
+  freeSlot = true,
 ): Promise<string[]> {
   const out = (await deps.redis.run(
     "release",
@@ -112,20 +162,36 @@ export async function release(
     [reason, k.ticketPrefix, holder, FINAL_TTL_S, mode, k.events, k.seq, newCodeSecret()],
   )) as string[];
   // An expired hold never took a slot.
-  if (holder) await deps.redis.zrem(deps.keys.slots, holder);
+  if (holder && freeSlot) await deps.redis.zrem(deps.keys.slots, holder);
   return out;
 }
 
-/** Mirrors a committed purchase in Redis; when it sold the item's last unit, the seqs of the waiters it rejected. */
-export async function finalize(
-  deps: Deps,
-  k: TicketKeys,
-  purchaseId: string,
-): Promise<{ done: string; rejected: string[] }> {
-  const [done, , rejected] = (await deps.redis.run(
-    "finalize",
-    [k.sale, k.item, k.pending, k.ticket, k.waitlist, k.line],
-    [purchaseId, k.ticketPrefix, FINAL_TTL_S, k.events, k.seq],
-  )) as [string, number, string[] | undefined];
-  return { done, rejected: rejected ?? [] };
+export interface Finalized {
+  /** 'purchased', or 'noop' when the ticket was no longer paying (finalized before). */
+  done: string;
+  /** When it sold the item's last unit, the seqs of the waiters it rejected. */
+  rejected: string[];
+}
+
+/** Mirrors a committed purchase in Redis. */
+export async function finalize(deps: Deps, k: TicketKeys, purchaseId: string): Promise<Finalized> {
+  const [out] = await finalizeMany(deps, [{ k, purchaseId }]);
+  return out ?? { done: "noop", rejected: [] };
+}
+
+/** Mirrors committed purchases of one sale in Redis, in one call. */
+export async function finalizeMany(
+  deps: Pick<Deps, "redis">,
+  done: { k: TicketKeys; purchaseId: string }[],
+): Promise<Finalized[]> {
+  const first = done[0]?.k;
+  if (!first) return [];
+  const keys = [first.sale, first.pending];
+  const args: (string | number)[] = [first.ticketPrefix, FINAL_TTL_S, first.events];
+  for (const { k, purchaseId } of done) {
+    keys.push(k.item, k.ticket, k.waitlist, k.line);
+    args.push(purchaseId, k.seq);
+  }
+  const out = (await deps.redis.run("finalize", keys, args)) as [string, number, string[] | undefined][];
+  return out.map(([state, , rejected]) => ({ done: state, rejected: rejected ?? [] }));
 }

@@ -1,7 +1,7 @@
 import type { Queue } from "bullmq";
 import { createBatcher } from "../batcher.js";
 import { ticketId } from "../keys.js";
-import type { CheckoutJob, CheckoutQueue } from "../queues.js";
+import { BATCH_JOB, type CheckoutJob, type CheckoutQueue, TICKET_JOB } from "../queues.js";
 
 export interface TicketJob extends CheckoutJob {
   saleId: string;
@@ -9,9 +9,9 @@ export interface TicketJob extends CheckoutJob {
   userId: string;
 }
 
-/** Queues tickets in this order, now: the job id is the ticket id, so a ticket added twice is queued once. */
+/** Queues tickets in this order, now, a job each: the job id is the ticket id, so a ticket added twice is queued once. */
 export async function addTicketJobs(queue: CheckoutQueue, jobs: TicketJob[]): Promise<void> {
-  await queue.addBulk(jobs.map((data) => ({ name: "ticket", data, opts: { jobId: data.ticketId } })));
+  await queue.addBulk(jobs.map((data) => ({ name: TICKET_JOB, data, opts: { jobId: data.ticketId } })));
 }
 
 /**
@@ -29,17 +29,49 @@ export async function wakeTickets(queue: Queue, saleId: string, seqs: string[]):
 }
 
 /**
- * Puts accepted tickets on the FIFO queue. Tickets accepted in the same instant
- * share one addBulk round trip, in the order they were accepted; the job id is
- * the ticket id, so adding a ticket twice queues it once.
+ * The jobs for tickets accepted together, in their order: runs of one sale cut into
+ * batches of at most `max`. A batch's id is its first ticket's with a "b-" in front, so
+ * a batch added twice is queued once; a lone ticket keeps the plain ticket job.
  */
-export function createEnqueuer(queue: CheckoutQueue) {
+export function batchJobs(tickets: TicketJob[], max: number) {
+  const jobs: { name: string; data: unknown; opts: { jobId: string } }[] = [];
+  let run: TicketJob[] = [];
+  const cut = () => {
+    const [first] = run;
+    if (!first) return;
+    if (run.length === 1) jobs.push({ name: TICKET_JOB, data: first, opts: { jobId: first.ticketId } });
+    else
+      jobs.push({
+        name: BATCH_JOB,
+        data: {
+          saleId: first.saleId,
+          tickets: run.map(({ ticketId, itemId, userId }) => ({ ticketId, itemId, userId })),
+        },
+        opts: { jobId: `b-${first.ticketId}` },
+      });
+    run = [];
+  };
+  for (const t of tickets) {
+    if (run.length >= max || (run[0] && run[0].saleId !== t.saleId)) cut();
+    run.push(t);
+  }
+  cut();
+  return jobs;
+}
+
+/**
+ * Puts accepted tickets on the FIFO queue. Tickets accepted in the same turn of the event loop share
+ * one addBulk round trip, in the order they were accepted, and those of one sale travel
+ * as batch jobs of up to `batchMax` tickets (BullMQ's cost is per job).
+ */
+export function createEnqueuer(queue: CheckoutQueue, batchMax: number) {
   const batcher = createBatcher<TicketJob, void>(
-    async (jobs) => {
-      await addTicketJobs(queue, jobs);
-      return jobs.map(() => undefined);
+    async (tickets) => {
+      await queue.addBulk(batchJobs(tickets, batchMax) as Parameters<CheckoutQueue["addBulk"]>[0]);
+      return tickets.map(() => undefined);
     },
-    { max: 500, waitMs: 0, concurrency: 4 },
+    // One addBulk at a time: while it is out, the next batch gathers (larger jobs under load).
+    { max: 1000, waitMs: 0, concurrency: 1 },
   );
   return { enqueue: (job: TicketJob) => batcher.push(job), drain: () => batcher.drain() };
 }

@@ -1,43 +1,56 @@
--- finalize: the purchase is committed in PostgreSQL; mirror it in Redis. When
--- the item has nothing left, every ticket still waiting for it is rejected.
--- KEYS[1] sale hash   KEYS[2] item hash   KEYS[3] pending   KEYS[4] ticket hash
--- KEYS[5] item waitlist   KEYS[6] item line
--- ARGV[1] purchase id   ARGV[2] ticket key prefix   ARGV[3] final-ticket ttl (s)
--- ARGV[4] sale events channel   ARGV[5] ticket seq
--- Publishes "seq:purchased:ms" and one "waiter:rejected:ms" per waiter rejected, in one message.
--- Returns {'purchased', waiters rejected, {their seqs}} | {'noop', status}: the caller wakes the
--- rejected waiters' jobs, which would otherwise sleep until their re-check for nothing.
+-- finalize: purchases are committed in PostgreSQL; mirror them in Redis, one call for a
+-- settled batch of one sale. When an item has nothing left, every ticket still waiting
+-- for it is rejected.
+-- KEYS[1] sale hash   KEYS[2] pending
+-- then for each ticket i (base b = 2 + 4 * (i - 1)):
+-- KEYS[b+1] item hash   KEYS[b+2] ticket hash   KEYS[b+3] item waitlist   KEYS[b+4] item line
+-- ARGV[1] ticket key prefix   ARGV[2] final-ticket ttl (s)   ARGV[3] sale events channel
+-- then for each ticket i: ARGV[2*i+2] purchase id   ARGV[2*i+3] ticket seq
+-- Publishes "seq:purchased:ms" per ticket and one "waiter:rejected:ms" per waiter rejected, in one message.
+-- Returns one entry per ticket, in order: {'purchased', waiters rejected, {their seqs}} | {'noop', status}:
+-- the caller wakes the rejected waiters' jobs, which would otherwise sleep until their re-check for nothing.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl = tonumber(ARGV[3])
-local st = redis.call('HGET', KEYS[4], 'st')
-if st ~= 'paying' then return {'noop', st or 'missing'} end
-redis.call('HSET', KEYS[4], 'st', 'purchased', 'pid', ARGV[1], 'ua', now)
-redis.call('EXPIRE', KEYS[4], ttl)
-redis.call('HINCRBY', KEYS[2], 'rs', -1)
-redis.call('HINCRBY', KEYS[2], 'sd', 1)
-redis.call('HINCRBY', KEYS[1], 'rs', -1)
-redis.call('HINCRBY', KEYS[1], 'sd', 1)
+local ttl = tonumber(ARGV[2])
+local events = {}
 
-local rejected = {}
-local events = {ARGV[5] .. ':purchased:' .. now}
-local it = redis.call('HMGET', KEYS[2], 'av', 'rs')
-if tonumber(it[1]) <= 0 and tonumber(it[2]) <= 0 then
-  for _, seq in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do
-    local wkey = ARGV[2] .. seq
-    local wt = redis.call('HMGET', wkey, 'st', 'u')
-    if wt[1] == 'queued' then
-      redis.call('HSET', wkey, 'st', 'rejected', 'rs', 'sold_out', 'pos', '', 'ua', now)
-      redis.call('EXPIRE', wkey, ttl)
-      redis.call('HINCRBY', KEYS[2], 'q', -1)
-      redis.call('HINCRBY', KEYS[1], 'q', -1)
-      if redis.call('HINCRBY', KEYS[3], wt[2], -1) <= 0 then redis.call('HDEL', KEYS[3], wt[2]) end
-      redis.call('ZREM', KEYS[6], seq)
-      table.insert(events, seq .. ':rejected:' .. now)
-      table.insert(rejected, seq)
+local function finalize_one(item, tkey, waitlist, line, purchase_id, seq)
+  local st = redis.call('HGET', tkey, 'st')
+  if st ~= 'paying' then return {'noop', st or 'missing'} end
+  redis.call('HSET', tkey, 'st', 'purchased', 'pid', purchase_id, 'ua', now)
+  redis.call('EXPIRE', tkey, ttl)
+  redis.call('HINCRBY', item, 'rs', -1)
+  redis.call('HINCRBY', item, 'sd', 1)
+  redis.call('HINCRBY', KEYS[1], 'rs', -1)
+  redis.call('HINCRBY', KEYS[1], 'sd', 1)
+  table.insert(events, seq .. ':purchased:' .. now)
+
+  local rejected = {}
+  local it = redis.call('HMGET', item, 'av', 'rs')
+  if tonumber(it[1]) <= 0 and tonumber(it[2]) <= 0 then
+    for _, wseq in ipairs(redis.call('ZRANGE', waitlist, 0, -1)) do
+      local wkey = ARGV[1] .. wseq
+      local wt = redis.call('HMGET', wkey, 'st', 'u')
+      if wt[1] == 'queued' then
+        redis.call('HSET', wkey, 'st', 'rejected', 'rs', 'sold_out', 'pos', '', 'ua', now)
+        redis.call('EXPIRE', wkey, ttl)
+        redis.call('HINCRBY', item, 'q', -1)
+        redis.call('HINCRBY', KEYS[1], 'q', -1)
+        if redis.call('HINCRBY', KEYS[2], wt[2], -1) <= 0 then redis.call('HDEL', KEYS[2], wt[2]) end
+        redis.call('ZREM', line, wseq)
+        table.insert(events, wseq .. ':rejected:' .. now)
+        table.insert(rejected, wseq)
+      end
     end
+    redis.call('DEL', waitlist)
   end
-  redis.call('DEL', KEYS[5])
+  return {'purchased', #rejected, rejected}
 end
-redis.call('PUBLISH', ARGV[4], table.concat(events, ' '))
-return {'purchased', #rejected, rejected}
+
+local out = {}
+for i = 1, (#KEYS - 2) / 4 do
+  local b = 2 + 4 * (i - 1)
+  out[i] = finalize_one(KEYS[b + 1], KEYS[b + 2], KEYS[b + 3], KEYS[b + 4], ARGV[2 * i + 2], ARGV[2 * i + 3])
+end
+if #events > 0 then redis.call('PUBLISH', ARGV[3], table.concat(events, ' ')) end
+return out

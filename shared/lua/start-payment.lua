@@ -1,25 +1,42 @@
--- start-payment: a reserved ticket holding a payment slot starts paying. The lease lives
--- in the global slot and the ticket in its sale's, so the two are separate scripts: the
--- caller says until when its lease runs (from acquire-slots.lua, or from extend-lease.lua
--- when that is too soon), and the payment's deadline never passes that lease minus its
--- grace, so a timeout raised meanwhile can never outlive the lease.
--- KEYS[1] ticket hash
--- ARGV[1] payment timeout (ms)   ARGV[2] slot holder id (kept so a later attempt can free it)
--- ARGV[3] the worker running the payment (host:pid), for operators tracing a ticket
--- ARGV[4] sale events channel   ARGV[5] ticket seq (publishes "seq:paying:ms")
--- ARGV[6] the slot's lease expiry (ms)   ARGV[7] lease grace beyond the deadline (ms)
--- ARGV[8] how much shorter than the timeout the payment may be (ms) before the lease must be stretched
--- Returns {'paying', deadline_ms} | {'extend'} (stretch the lease first)
+-- start-payment: reserved tickets of one sale, each holding a payment slot, start paying;
+-- one call for the tickets whose slots were granted together. The lease lives in the
+-- global slot and the tickets in their sale's, so the two are separate scripts: the caller
+-- says until when each lease runs (from acquire-slots.lua, or from extend-lease.lua when
+-- that is too soon), and a payment's deadline never passes its lease minus the grace, so a
+-- timeout raised meanwhile can never outlive the lease.
+-- KEYS[i] ticket hash of ticket i
+-- ARGV[1] payment timeout (ms)   ARGV[2] the worker running the payments (host:pid), for operators
+-- ARGV[3] sale events channel (publishes "seq:paying:ms" per ticket, in one message)
+-- ARGV[4] lease grace beyond the deadline (ms)
+-- ARGV[5] how much shorter than the timeout a payment may be (ms) before its lease must be stretched
+-- then for each ticket i (base b = 5 + 3 * (i - 1)):
+-- ARGV[b+1] slot holder id (kept so a later attempt can free it)   ARGV[b+2] ticket seq
+-- ARGV[b+3] the slot's lease expiry (ms)
+-- Returns one entry per ticket: {'paying', deadline_ms} | {'extend'} (stretch the lease first)
 --       | {'busy', deadline_ms} (another attempt is paying) | {current status}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local tk = redis.call('HMGET', KEYS[1], 'st', 'pd')
-if tk[1] == 'paying' then return {'busy', tk[2]} end
-if tk[1] ~= 'reserved' then return {tk[1] or 'missing'} end
 local wanted = now + tonumber(ARGV[1])
-local covered = tonumber(ARGV[6]) - tonumber(ARGV[7])
-if wanted - covered > tonumber(ARGV[8]) then return {'extend'} end
-local deadline = math.min(wanted, covered)
-redis.call('HSET', KEYS[1], 'st', 'paying', 'pd', deadline, 'sh', ARGV[2], 'w', ARGV[3], 'ua', now)
-redis.call('PUBLISH', ARGV[4], ARGV[5] .. ':paying:' .. now)
-return {'paying', deadline}
+local grace, shortfall = tonumber(ARGV[4]), tonumber(ARGV[5])
+local events = {}
+local out = {}
+for i = 1, #KEYS do
+  local b = 5 + 3 * (i - 1)
+  local holder, seq, lease = ARGV[b + 1], ARGV[b + 2], tonumber(ARGV[b + 3])
+  local tk = redis.call('HMGET', KEYS[i], 'st', 'pd')
+  local covered = lease - grace
+  if tk[1] == 'paying' then
+    out[i] = {'busy', tk[2]}
+  elseif tk[1] ~= 'reserved' then
+    out[i] = {tk[1] or 'missing'}
+  elseif wanted - covered > shortfall then
+    out[i] = {'extend'}
+  else
+    local deadline = math.min(wanted, covered)
+    redis.call('HSET', KEYS[i], 'st', 'paying', 'pd', deadline, 'sh', holder, 'w', ARGV[2], 'ua', now)
+    table.insert(events, seq .. ':paying:' .. now)
+    out[i] = {'paying', deadline}
+  end
+end
+if #events > 0 then redis.call('PUBLISH', ARGV[3], table.concat(events, ' ')) end
+return out

@@ -1,0 +1,52 @@
+import { type Job, UnrecoverableError } from "bullmq";
+import { addTicketJobs, type TicketJob } from "../shared/checkout/enqueue.js";
+import { batchJobSchema } from "../shared/queues.js";
+import { pay, type WorkerCtx } from "./process-ticket.js";
+import * as step from "./steps.js";
+
+/**
+ * Tickets of one sale admitted together, in ticket order: one reserve call for all of
+ * them, then each reserved ticket pays and settles (settlements and their mirroring in
+ * Redis batch again in the settler). A ticket that must sleep (waiting for a unit, a
+ * two_step hold, another attempt's payment) or that meets an error leaves the batch as a
+ * ticket job of its own, whose id is the ticket id, so waking and retrying it work as for
+ * any ticket; its batch-mates carry on. Every step follows the ticket's state in Redis, so
+ * a batch run again (its worker died) redoes only what was not done.
+ */
+export async function processBatch(ctx: WorkerCtx, job: Job): Promise<void> {
+  const parsed = batchJobSchema.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError(`bad batch job: ${parsed.error.message}`);
+  const { saleId, tickets } = parsed.data;
+  const data: TicketJob[] = tickets.map((t) => ({ ...t, saleId }));
+  const ks = data.map((d) => step.ticketKeys(ctx.deps, d));
+  const states = await step.reserveMany(ctx.deps, ks);
+
+  const alone: TicketJob[] = [];
+  const paying: Promise<void>[] = [];
+  data.forEach((d, i) => {
+    const [state, reason] = states[i] ?? [];
+    const k = ks[i];
+    if (state === "reserved" && k) paying.push(payInBatch(ctx, d, k, alone));
+    else if (state === "rejected" && reason)
+      ctx.counters.inc("tickets_total", { status: "rejected", reason });
+    else if (state === "held" || state === "waiting" || state === "paying") alone.push(d);
+    // Otherwise final already (the batch runs again) or gone: nothing left to do.
+  });
+  // Sleepers get their own jobs before anyone pays, so a unit handed to one of them finds its job.
+  if (alone.length > 0) await addTicketJobs(ctx.queue, alone.splice(0));
+  await Promise.all(paying);
+  if (alone.length > 0) await addTicketJobs(ctx.queue, alone);
+}
+
+async function payInBatch(ctx: WorkerCtx, d: TicketJob, k: step.TicketKeys, alone: TicketJob[]) {
+  try {
+    if ((await pay(ctx, d, k)) === "resume") alone.push(d);
+  } catch (err) {
+    // Retried alone: its own job's attempts and backoff, never its batch-mates'.
+    ctx.deps.log.warn(
+      { ticket: d.ticketId, err: (err as Error).message },
+      "ticket left its batch after an error",
+    );
+    alone.push(d);
+  }
+}
