@@ -30,6 +30,8 @@ const HELP = `npm run bench -- [options]
   --intake-step S         seconds per rate step in intake (default 5)
   --scale-backlog N       tickets queued for each worker count in scale (default 10000)
   --workers N             worker processes (default 1; scale runs 1, 2 and 3 whatever this says)
+  --checkout-then-poll    shoppers that follow their tickets (sellout, flood) check out without ?wait=,
+                          then poll: two requests or more per purchase, as before the checkout's wait
   --cpu-prof DIR          run every process with --cpu-prof, profiles written to DIR
   --root DIR              run the system from another checkout (e.g. a snapshot of a commit:
                           git archive HEAD | tar -x -C DIR; git rev-parse HEAD > DIR/COMMIT;
@@ -50,6 +52,7 @@ const { values: v } = parseArgs({
     "intake-step": { type: "string", default: "5" },
     "scale-backlog": { type: "string", default: "10000" },
     workers: { type: "string", default: "1" },
+    "checkout-then-poll": { type: "boolean", default: false },
     "cpu-prof": { type: "string" },
     root: { type: "string" },
     out: { type: "string", default: "bench/results" },
@@ -71,6 +74,7 @@ const opts: BenchOptions = {
   slotsBacklog: Number(v["slots-backlog"]),
   intakeStepS: Number(v["intake-step"]),
   scaleBacklog: Number(v["scale-backlog"]),
+  checkoutThenPoll: Boolean(v["checkout-then-poll"]),
 };
 const nodeArgs = v["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", v["cpu-prof"]] : [];
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
@@ -183,7 +187,7 @@ async function warmUp(t: Target) {
     createSale: { items: 2000, stockPerItem: 1, userLimit: 10, durationS: 3600 },
     users: 300,
     arrival: { kind: "concurrency", concurrency: 300 },
-    plan: { buyUpTo: 10, retries: 100_000 },
+    plan: { buyUpTo: 10, retries: 100_000, waitAtCheckout: !opts.checkoutThenPoll },
     durationS: 20,
     checkInvariants: false,
   });

@@ -22,6 +22,8 @@ const PRODUCTION = {
   PAYMENT_LATENCY_MAX_MS: "50",
   JOB_LOCK_MS: "30000",
   WAIT_RECHECK_MS: "5000",
+  // As `npm start` runs them on one host: workers below the API (shared/process-priority.ts).
+  WORKER_NICE: "10",
 };
 
 export interface Proc {

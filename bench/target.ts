@@ -32,6 +32,8 @@ export interface BenchOptions {
   slotsBacklog: number;
   intakeStepS: number;
   scaleBacklog: number;
+  /** Shoppers that follow tickets check out without `?wait=`, then poll (the generator's old way), for an A/B. */
+  checkoutThenPoll: boolean;
 }
 
 /** One run of a scenario: named figures (null where not measured) and what the generator reported. */
@@ -41,6 +43,11 @@ export interface RunResult {
   violations: string[];
   reports: Report[];
   notes?: Record<string, unknown>;
+  /**
+   * What the run's CPU is counted per: `measure` adds `cpu_ms_per_<unit>` (and, for the
+   * system, per process) from the CPU its processes used over the whole run.
+   */
+  cpuPer?: { unit: "purchase" | "accepted"; count: number | null };
 }
 
 export interface Scenario {

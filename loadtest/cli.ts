@@ -43,7 +43,10 @@ shoppers
   --retries N             further tries on another item after a refusal or failure (default 0)
   --buy N|limit           units each user buys before leaving (default 1)
   --no-poll               check out only, do not follow tickets
-  --poll-wait MS          ?wait= of each ticket poll (default 5000)
+  --poll-wait MS          ?wait= of each ticket poll, and of each checkout in a direct sale (default 5000)
+  --checkout-then-poll    direct sales: check out without ?wait=, then poll the ticket (by default the
+                          checkout waits for the final ticket, one request per purchase, polling only
+                          when that wait runs out); two_step sales always check out, then poll
   --ticket-timeout MS     a ticket not final by then counts as unfinished (default 60000; after a hold, from its end)
   --abandon-rate P        two_step sales: the share of shoppers (0 to 1) who never pay their holds (default 0);
                           the others pay each hold with POST /purchase?code= as soon as they see the code
@@ -89,6 +92,7 @@ const spec = {
   retries: { type: "string" },
   buy: { type: "string" },
   "no-poll": { type: "boolean" },
+  "checkout-then-poll": { type: "boolean" },
   "poll-wait": { type: "string" },
   "ticket-timeout": { type: "string" },
   "abandon-rate": { type: "string" },
@@ -172,6 +176,7 @@ export function parseCli(
     plan: {
       poll: !v["no-poll"],
       pollWaitMs: num("poll-wait", d.plan.pollWaitMs),
+      waitAtCheckout: !v["checkout-then-poll"],
       ticketTimeoutMs: num("ticket-timeout", d.plan.ticketTimeoutMs),
       retries: num("retries", d.plan.retries),
       buyUpTo: v.buy === "limit" ? Number.POSITIVE_INFINITY : num("buy", 1),

@@ -68,6 +68,7 @@ export function defaultOptions(): LoadOptions {
     plan: {
       poll: true,
       pollWaitMs: 5000,
+      waitAtCheckout: true,
       ticketTimeoutMs: 60_000,
       retries: 0,
       buyUpTo: 1,

@@ -14,6 +14,8 @@ export interface Report {
   requests: {
     checkouts: number;
     checkout_by_status: Record<string, number>;
+    /** Accepted checkouts whose answer (`?wait=`) was already the final ticket: no poll needed. */
+    checkouts_final: number;
     /** Refusal codes, and `network:<code>` for requests that got no answer. */
     errors_by_code: Record<string, number>;
     polls: number;
@@ -22,6 +24,10 @@ export interface Report {
     purchase_requests: number;
     purchase_by_status: Record<string, number>;
     purchase_errors_by_code: Record<string, number>;
+    /** Requests answered: checkouts, polls and `POST /purchase` (not set-up or checks). */
+    total: number;
+    /** `total` / purchases the crowd saw; null without a purchase. */
+    per_purchase: number | null;
   };
   /** Two_step sales: tickets that held a unit behind a code, and holds the crowd never paid. */
   holds: { held: number; abandoned: number };
@@ -38,6 +44,10 @@ export interface Report {
     rejections_per_s: number;
     purchases_per_s: number;
   };
+  /**
+   * `checkout`: from sending to the answer, a checkout's `?wait=` included; `ticket_to_final`:
+   * from the 202 answer (from the sending, for a checkout that waited) until the crowd saw the ticket final.
+   */
   latency_ms: { checkout: LatencySummary; ticket_to_final: LatencySummary };
   /** Checkout answers second by second. */
   per_second: Second[];
@@ -62,6 +72,7 @@ export function buildReport(
   const answersMs = stats.lastAnswerAt === null ? null : stats.lastAnswerAt - first;
   const purchasesMs = stats.lastPurchaseAt === null ? null : stats.lastPurchaseAt - first;
   const { checkout } = stats;
+  const requests = checkout.answered + stats.polls.sent + stats.purchaseRequests.answered;
   return {
     target: meta.target,
     sale: meta.sale,
@@ -72,12 +83,15 @@ export function buildReport(
     requests: {
       checkouts: checkout.answered,
       checkout_by_status: { ...checkout.byStatus },
+      checkouts_final: checkout.final,
       errors_by_code: { ...stats.byCode },
       polls: stats.polls.sent,
       poll_by_status: { ...stats.polls.byStatus },
       purchase_requests: stats.purchaseRequests.answered,
       purchase_by_status: { ...stats.purchaseRequests.byStatus },
       purchase_errors_by_code: { ...stats.purchaseRequests.byCode },
+      total: requests,
+      per_purchase: stats.purchases > 0 ? Math.round((requests / stats.purchases) * 100) / 100 : null,
     },
     holds: { ...stats.holds },
     tickets: {
@@ -138,6 +152,8 @@ export function renderText(r: Report): string {
     `refusals    ${counts(r.requests.errors_by_code)}`,
     `polls       ${n(r.requests.polls)}: ${counts(r.requests.poll_by_status)}`,
     ...twoStepLines(r),
+    `requests    ${n(r.requests.total)} in all, ${n(r.requests.per_purchase)} per purchase; ` +
+      `${n(r.requests.checkouts_final)} checkouts answered with the final ticket`,
     `tickets     ${n(r.tickets.accepted)} accepted; final: ${counts(r.tickets.final_by_status)}; unfinished ${n(r.tickets.unfinished)}`,
     `reasons     ${counts(r.tickets.reasons)}`,
     `sold        ${n(r.sold.units)} units (the crowd saw ${n(r.sold.purchases_seen)} purchases)` +

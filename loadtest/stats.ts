@@ -72,7 +72,8 @@ export function createStats(random: () => number = Math.random) {
   const s = {
     now: () => performance.now() - t0,
     users: { started: 0, done: 0, dropped: 0 },
-    checkout: { sent: 0, answered: 0, accepted: 0, byStatus: {} as Record<string, number> },
+    /** `final`: accepted checkouts whose answer (with `?wait=`) was already the final ticket. */
+    checkout: { sent: 0, answered: 0, accepted: 0, final: 0, byStatus: {} as Record<string, number> },
     /** Error codes of refused checkouts, and `network:<code>` for requests with no answer. */
     byCode: {} as Record<string, number>,
     polls: { sent: 0, byStatus: {} as Record<string, number> },
@@ -125,6 +126,9 @@ export function createStats(random: () => number = Math.random) {
         const j = Math.floor(random() * s.checkout.accepted);
         if (j < TICKET_SAMPLE) acceptedSample[j] = { ticketId, userId };
       }
+    },
+    checkoutFinal() {
+      s.checkout.final++;
     },
     networkError(code: string) {
       bump(s.byCode, `network:${code}`);

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { loadConfig } from "../shared/config.js";
+import { loadConfig, processEnv } from "../shared/config.js";
 import { runMigrations } from "../shared/db/migrate.js";
 import { closeDeps, createDeps, StartupError } from "../shared/deps.js";
 
@@ -9,6 +9,9 @@ import { closeDeps, createDeps, StartupError } from "../shared/deps.js";
 
 const ROLES = ["api", "worker", "scheduler"] as const;
 const root = fileURLToPath(new URL("..", import.meta.url));
+// All three share this host: the worker yields the CPU to the API, so a burst waits in
+// the queue rather than in the answers (WORKER_NICE, shared/process-priority.ts; 0 turns it off).
+const WORKER_NICE = "10";
 
 const cfg = loadConfig();
 try {
@@ -33,11 +36,12 @@ function stopAll(code: number) {
   done();
 }
 
+const env = processEnv();
 for (const role of ROLES) {
   const child = spawn(process.execPath, ["--import", "tsx", `${role}/main.ts`], {
     cwd: root,
     stdio: "inherit",
-    env: process.env,
+    env: role === "worker" ? { ...env, WORKER_NICE: env.WORKER_NICE || WORKER_NICE } : env,
   });
   children.set(role, child);
   child.on("exit", (code, signal) => {

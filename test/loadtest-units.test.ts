@@ -1,14 +1,17 @@
 import { describe, expect, it } from "vitest";
+import { baselineApp, serveBaseline } from "../bench/baseline-app.js";
+import { cpuFigures } from "../bench/measure.js";
 import { createSale } from "../loadtest/api.js";
 import { hotChoice, rankOf, seededRandom, uniformChoice, zipfCdf, zipfChoice } from "../loadtest/choice.js";
 import { parseCli } from "../loadtest/cli.js";
-import type { ClientCtx } from "../loadtest/client.js";
+import { type ClientCtx, checkoutWaitMs, type UserPlan } from "../loadtest/client.js";
 import { payHold, twoStepWait } from "../loadtest/hold.js";
 import type { HttpAnswer, HttpClient } from "../loadtest/http.js";
 import { checkInvariants, type InvariantInput } from "../loadtest/invariants.js";
-import { validate } from "../loadtest/options.js";
+import { defaultOptions, validate } from "../loadtest/options.js";
 import { progressLine } from "../loadtest/progress.js";
 import { buildReport, renderText } from "../loadtest/report.js";
+import { runLoad } from "../loadtest/run.js";
 import { arrivalsBy, pacer, rateAt } from "../loadtest/schedule.js";
 import { createStats, percentile, perSecond, summarize } from "../loadtest/stats.js";
 
@@ -199,6 +202,11 @@ describe("report", () => {
     expect(text).toContain("refusals    sold_out 1, overloaded 1, network:ECONNRESET 1");
     expect(text).toContain("tickets     2 accepted; final: purchased 2; unfinished 0");
     expect(text).toContain("checkout    p50 3  p90 6  p99 6  max 6 ms  (4 samples)");
+    // 4 checkouts and 2 polls for 2 purchases.
+    expect(r.requests).toMatchObject({ total: 6, per_purchase: 3, checkouts_final: 0 });
+    expect(text).toContain(
+      "requests    6 in all, 3 per purchase; 0 checkouts answered with the final ticket",
+    );
     expect(text).toContain("invariants  all hold");
     expect(text).toMatch(/sold {8}2 units \(the crowd saw 2 purchases\); sold out after [0-9.]+ s/);
   });
@@ -474,5 +482,94 @@ describe("progress line", () => {
         { users: 10, durationS: 1, width: 20 },
       ),
     ).toHaveLength(20);
+  });
+});
+
+describe("one request per purchase", () => {
+  const plan = (p: Partial<UserPlan> = {}): UserPlan => ({ ...defaultOptions().plan, ...p });
+
+  it("waits at checkout only when following tickets of a direct sale, never past the ticket's time", () => {
+    expect(checkoutWaitMs({ plan: plan(), holdMs: null })).toBe(5000);
+    expect(checkoutWaitMs({ plan: plan({ ticketTimeoutMs: 800 }), holdMs: null })).toBe(800);
+    expect(checkoutWaitMs({ plan: plan({ waitAtCheckout: false }), holdMs: null })).toBe(0);
+    expect(checkoutWaitMs({ plan: plan({ poll: false }), holdMs: null })).toBe(0);
+    // Two_step: checkout, then poll, as before.
+    expect(checkoutWaitMs({ plan: plan(), holdMs: 30_000 })).toBe(0);
+  });
+
+  it("reads --checkout-then-poll, and waits at checkout without it", () => {
+    expect(parseCli([]).plan.waitAtCheckout).toBe(true);
+    expect(parseCli(["--checkout-then-poll"]).plan.waitAtCheckout).toBe(false);
+    expect(parseCli(["--no-poll"]).plan).toMatchObject({ poll: false, waitAtCheckout: true });
+  });
+
+  it("the bare app answers a checkout with ?wait with its final ticket, and refuses a bad wait", async () => {
+    const app = baselineApp();
+    await app.request("/admin/sales", { method: "POST", body: JSON.stringify({ items: 3 }) });
+    const waited = await app.request("/checkout?user_id=u1&id=1&wait=2000", { method: "POST" });
+    expect(waited.status).toBe(202);
+    expect(await waited.json()).toMatchObject({ status: "purchased", position: null, poll_after_ms: 0 });
+    const plain = await app.request("/checkout?user_id=u1&id=2", { method: "POST" });
+    expect(await plain.json()).toMatchObject({ status: "queued", position: 1 });
+    for (const wait of ["-1", "30001", "1.5", "soon"]) {
+      const bad = await app.request(`/checkout?user_id=u1&id=3&wait=${wait}`, { method: "POST" });
+      expect(bad.status).toBe(400);
+    }
+  });
+
+  it("buys with one checkout per purchase by default, and with a checkout and a poll when told", async () => {
+    const served = await serveBaseline(0);
+    const run = (p: Partial<UserPlan>) =>
+      runLoad({
+        url: `http://127.0.0.1:${served.port}`,
+        admin: { user: "admin", password: "pw" },
+        createSale: { items: 40, stockPerItem: 1, userLimit: 10, durationS: 600 },
+        users: 8,
+        arrival: { kind: "concurrency", concurrency: 8 },
+        plan: { buyUpTo: 5, retries: 100, ...p },
+        durationS: 10,
+        drainS: 5,
+        checkUsers: "all",
+      });
+    try {
+      const waited = await run({});
+      expect(waited.invariants?.ok).toBe(true);
+      expect(waited.sold.purchases_seen).toBe(40);
+      expect(waited.requests.polls).toBe(0);
+      expect(waited.requests.checkouts_final).toBe(waited.tickets.accepted);
+      // Every request a checkout: one per purchase, plus the refusals of items another shopper got first.
+      expect(waited.requests.total).toBe(waited.requests.checkouts);
+      expect(waited.requests.per_purchase).toBe(Math.round((waited.requests.checkouts / 40) * 100) / 100);
+
+      const polled = await run({ waitAtCheckout: false });
+      expect(polled.invariants?.ok).toBe(true);
+      expect(polled.sold.purchases_seen).toBe(40);
+      expect(polled.requests.checkouts_final).toBe(0);
+      expect(polled.requests.polls).toBe(polled.tickets.accepted);
+      expect(polled.requests.total).toBe(polled.requests.checkouts + polled.tickets.accepted);
+    } finally {
+      await served.close();
+    }
+  });
+});
+
+describe("bench CPU figures", () => {
+  const cpuS = { api: 6, worker0: 2, worker1: 1, scheduler: 0.5, redis: 3, postgres: 1.5, generator: 9 };
+
+  it("counts the system's own processes per purchase, the generator left out", () => {
+    expect(cpuFigures(cpuS, "purchase", 10_000, "system")).toEqual({
+      cpu_ms_per_purchase: 1.4,
+      api_cpu_ms_per_purchase: 0.6,
+      worker_cpu_ms_per_purchase: 0.3,
+      redis_cpu_ms_per_purchase: 0.3,
+      postgres_cpu_ms_per_purchase: 0.15,
+    });
+  });
+
+  it("counts the bare app alone for the baseline, and nothing without a count", () => {
+    expect(cpuFigures({ baseline: 1.5, generator: 4 }, "purchase", 10_000, "baseline")).toEqual({
+      cpu_ms_per_purchase: 0.15,
+    });
+    expect(cpuFigures(cpuS, "accepted", 0, "system").cpu_ms_per_accepted).toBeNull();
   });
 });

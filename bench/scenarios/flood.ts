@@ -27,7 +27,7 @@ export const flood: Scenario = {
       users: o.floodAttempts,
       arrival: { kind: "concurrency", concurrency: o.floodConcurrency },
       choice: "hot",
-      plan: { buyUpTo: 1, retries: 0, pollWaitMs: 5000 },
+      plan: { buyUpTo: 1, retries: 0, pollWaitMs: 5000, waitAtCheckout: !o.checkoutThenPoll },
       durationS: 600,
       drainS: 30,
       checkUsers: 200,

@@ -9,7 +9,8 @@ import { type Scenario, violationsOf } from "../target.js";
 // while one slot lets almost nothing through; then the slots open to P and the
 // rate at which the backlog sells is read from GET /sales/{id} every 20 ms.
 
-const P = 200;
+export const SLOTS = 200;
+const P = SLOTS;
 const L_MS = 50;
 export const IDEAL_PER_S = (P * 1000) / L_MS;
 const SAMPLE_MS = 20;
