@@ -169,9 +169,14 @@ async function settleLocked(
   const sales = [...new Set(batch.map((b) => Number(b.saleId)))].sort((a, b) => a - b);
   return (await deps.db.client.begin(async (tx) => {
     const sql = tx as unknown as Sql;
-    // A settlement stuck behind a lock held by a vanished client fails and is retried, not blocked for hours.
-    await sql`set local lock_timeout = '5s'`;
-    for (const saleId of sales) await lockSaleSettlement(sql, saleId);
+    // A settlement stuck behind a lock held by a vanished client fails and is retried, not
+    // blocked for hours. Sent with the first lock, one round trip (postgres.js pipelines
+    // what a transaction sends before it waits).
+    const timeout = sql`set local lock_timeout = '5s'`;
+    const [first, ...rest] = sales;
+    await Promise.all([timeout, first === undefined ? null : lockSaleSettlement(sql, first)]);
+    // In sale order, one after the other, so two batches never wait on each other's locks crosswise.
+    for (const saleId of rest) await lockSaleSettlement(sql, saleId);
     const verdicts = await confirmInRedis(deps, batch);
     const live = batch.filter((_, i) => verdicts[i] === "ok");
     return { ids: live.length ? await settleMany(sql, live) : new Map(), verdicts };

@@ -47,15 +47,34 @@ export function createCounterSink(deps: Pick<Deps, "redis" | "keys" | "log">) {
     const f = field(name, labels);
     pending.set(f, (pending.get(f) ?? 0) + n);
   };
+  const add = (f: string, n: number) => pending.set(f, (pending.get(f) ?? 0) + n);
+  // A histogram's field names, built once per name and labels (observed on every payment).
+  const histograms = new Map<string, { buckets: string[]; inf: string; sum: string; count: string }>();
+  const histogram = (name: string, labels: Record<string, string>) => {
+    const id = field(name, labels);
+    let h = histograms.get(id);
+    if (!h) {
+      h = {
+        buckets: LATENCY_BUCKETS.map((le) => field(`${name}_bucket`, { ...labels, le: String(le) })),
+        inf: field(`${name}_bucket`, { ...labels, le: "+Inf" }),
+        sum: field(`${name}_sum`, labels),
+        count: field(`${name}_count`, labels),
+      };
+      histograms.set(id, h);
+    }
+    return h;
+  };
   return {
     inc,
     /** Records one observation in a cumulative histogram (Prometheus style). */
     observe(name: string, seconds: number, labels: Record<string, string> = {}) {
-      for (const le of LATENCY_BUCKETS)
-        if (seconds <= le) inc(`${name}_bucket`, { ...labels, le: String(le) });
-      inc(`${name}_bucket`, { ...labels, le: "+Inf" });
-      inc(`${name}_sum`, labels, seconds);
-      inc(`${name}_count`, labels);
+      const h = histogram(name, labels);
+      LATENCY_BUCKETS.forEach((le, i) => {
+        if (seconds <= le) add(h.buckets[i] as string, 1);
+      });
+      add(h.inf, 1);
+      add(h.sum, seconds);
+      add(h.count, 1);
     },
     flush,
     async close() {
