@@ -5,6 +5,7 @@ import { LATENCY_BUCKETS, readCounters } from "../shared/metrics/counters.js";
 import { paymentStats, readSettings } from "../shared/payments/settings.js";
 import { getSale } from "../shared/sales/view.js";
 import type { ApiCtx } from "./context.js";
+import { createHttpMetrics } from "./http-metrics.js";
 
 // Two kinds of metrics. Per process (this API's HTTP traffic, Node's own):
 // Prometheus sums them over processes. System-wide (checkouts, tickets,
@@ -18,19 +19,7 @@ export function createMetrics(ctx: ApiCtx) {
   client.collectDefaultMetrics({ register: registry });
   const registers = [registry];
 
-  const httpRequests = new client.Counter({
-    name: "flashsale_http_requests_total",
-    help: "HTTP requests answered by this API process",
-    labelNames: ["method", "route", "status"] as const,
-    registers,
-  });
-  const httpDuration = new client.Histogram({
-    name: "flashsale_http_request_duration_seconds",
-    help: "Time to answer an HTTP request in this API process",
-    labelNames: ["method", "route"] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30],
-    registers,
-  });
+  const http = createHttpMetrics(registry);
 
   // One Redis read per scrape, shared by every system-wide metric.
   let snapshot: { at: number; data: Promise<Snapshot> } | null = null;
@@ -128,10 +117,7 @@ export function createMetrics(ctx: ApiCtx) {
     const start = performance.now();
     await next();
     // The route pattern, not the path: one series per endpoint, not per ticket id.
-    const route = routePath(c) || "unmatched";
-    const labels = { method: c.req.method, route };
-    httpRequests.inc({ ...labels, status: String(c.res.status) });
-    httpDuration.observe(labels, (performance.now() - start) / 1000);
+    http.observe(c.req.method, routePath(c) || "unmatched", c.res.status, (performance.now() - start) / 1000);
   };
 
   return { registry, middleware };
