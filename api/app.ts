@@ -7,6 +7,7 @@ import type { ApiCtx } from "./context.js";
 import { errorResponse, onError } from "./errors.js";
 import { requestLogging } from "./logging.js";
 import { createMetrics } from "./metrics.js";
+import { header } from "./node-request.js";
 import { documentOf, router } from "./openapi.js";
 import { adminLiveRoutes } from "./routes/admin-live.js";
 import { adminPageRoutes } from "./routes/admin-page.js";
@@ -44,7 +45,7 @@ function limitBody(maxSize: number, message: string): MiddlewareHandler {
     onError: (c) => errorResponse(c, new AppError("payload_too_large", message)),
   });
   return (c, next) =>
-    (c.req.header("content-length") ?? "0") === "0" && c.req.header("transfer-encoding") === undefined
+    (header(c, "content-length") ?? "0") === "0" && header(c, "transfer-encoding") === undefined
       ? next()
       : limit(c, next);
 }
@@ -53,7 +54,7 @@ export function createApp(ctx: ApiCtx) {
   // An OpenAPIHono: the route modules' createRoute() definitions gather into its document.
   const app = router();
   const metrics = createMetrics(ctx);
-  app.use(...requestLogging(ctx.deps.log));
+  app.use(requestLogging(ctx.deps.log));
   app.onError(onError(ctx.deps.log));
   app.notFound((c) => errorResponse(c, new AppError("not_found", `no route ${c.req.method} ${c.req.path}`)));
   app.use(

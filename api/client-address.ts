@@ -1,5 +1,6 @@
 import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Context } from "hono";
+import { header } from "./node-request.js";
 
 // When the request did not come through a Node socket (app.request in a script):
 // such requests all share one client bucket.
@@ -13,7 +14,7 @@ const UNKNOWN = "unknown";
  */
 export function clientAddress(c: Context, trustProxy: boolean): string {
   if (trustProxy) {
-    const forwarded = c.req.header("x-forwarded-for");
+    const forwarded = header(c, "x-forwarded-for");
     const last = forwarded?.split(",").at(-1)?.trim();
     if (last) return last;
   }

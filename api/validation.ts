@@ -2,6 +2,7 @@ import type { Hook } from "@hono/zod-openapi";
 import type { Context, Env, MiddlewareHandler, ValidationTargets } from "hono";
 import type { z } from "zod";
 import { AppError } from "../shared/errors.js";
+import { header } from "./node-request.js";
 
 type Issue = z.core.$ZodIssue;
 
@@ -54,12 +55,12 @@ const JSON_TYPE = /^application\/([a-z.-]+\+)?json(;\s*[a-zA-Z0-9-]+=([^;]+))*$/
 /** The JSON body, or undefined when there is none. Malformed JSON or another media type is a 4xx. */
 export async function jsonBody(c: Context): Promise<unknown> {
   // Most checkouts carry no body (the query-string form): don't build a stream to read nothing.
-  const length = c.req.header("content-length");
-  if ((length === undefined || length === "0") && c.req.header("transfer-encoding") === undefined)
+  const length = header(c, "content-length");
+  if ((length === undefined || length === "0") && header(c, "transfer-encoding") === undefined)
     return undefined;
   const text = await c.req.text();
   if (text.trim() === "") return undefined;
-  const type = c.req.header("content-type") ?? "";
+  const type = header(c, "content-type") ?? "";
   if (type && !/^application\/(.+\+)?json\b/i.test(type)) {
     throw new AppError("unsupported_media_type", "send the body as application/json");
   }
