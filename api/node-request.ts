@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context } from "hono";
+import type { Hangup } from "../shared/tickets/wait.js";
 
 // What @hono/node-server hands every request besides the WHATWG view of it: Node's
 // own request and response (c.env.incoming / c.env.outgoing). Absent when a request
@@ -22,4 +23,9 @@ export function header(c: Context, name: string): string | undefined {
   const value = incoming.headers[name];
   // Only set-cookie comes as a list; joined as the WHATWG Headers would.
   return Array.isArray(value) ? value.join(", ") : value;
+}
+
+/** The client's connection, which tells a wait when it is gone (see shared/tickets/wait.ts). */
+export function hangupOf(c: Context): Hangup | undefined {
+  return bindings(c)?.outgoing;
 }

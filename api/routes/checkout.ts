@@ -5,9 +5,10 @@ import { AppError } from "../../shared/errors.js";
 import { redisRebuilding } from "../../shared/recovery/watch.js";
 import { inRoom, type Standing, type Stock, standing } from "../../shared/tickets/standing.js";
 import { getTicket, type TicketStatus, type TicketView } from "../../shared/tickets/view.js";
-import { waitForCode } from "../../shared/tickets/wait.js";
+import { waitForAdmitted, waitForCode } from "../../shared/tickets/wait.js";
 import { clientAddress } from "../client-address.js";
 import type { ApiCtx } from "../context.js";
+import { hangupOf } from "../node-request.js";
 import { errors, json, router } from "../openapi.js";
 import {
   checkoutAccepted,
@@ -60,7 +61,7 @@ export function checkoutRoutes(ctx: ApiCtx) {
   app.openAPIRegistry.registerPath(route);
   return app.post(route.path, async (c) => {
     const body = await jsonBody(c);
-    const input =
+    const parsed =
       body === undefined
         ? (() => {
             const q = parse(checkoutQuery, c.req.query(), "query");
@@ -68,6 +69,7 @@ export function checkoutRoutes(ctx: ApiCtx) {
             return { user_id: q.user_id as string, item_id: (q.id ?? q.item_id) as string };
           })()
         : parse(checkoutBody, body, "body");
+    const input = { userId: parsed.user_id, itemId: parsed.item_id };
     // Parsed only when sent: most checkouts don't wait.
     const rawWait = c.req.query("wait");
     const wait = rawWait === undefined ? undefined : parse(checkoutWait, { wait: rawWait }, "query").wait;
@@ -78,13 +80,13 @@ export function checkoutRoutes(ctx: ApiCtx) {
     );
     const at = new Date();
     // An item sold out a moment ago is refused from memory (a replay may still find its ticket).
-    const knownSoldOut = !key && ctx.soldOut.has(input.item_id);
+    const knownSoldOut = !key && ctx.soldOut.has(input.itemId);
     try {
       if (knownSoldOut) throw new AppError("sold_out", "this item is sold out");
       await takeClientToken(ctx.deps, clientAddress(c, ctx.deps.cfg.TRUST_PROXY));
       const a = await admit(ctx.deps, ctx.directory, {
-        userId: input.user_id,
-        itemId: input.item_id,
+        userId: input.userId,
+        itemId: input.itemId,
         ...(key ? { idempotencyKey: key } : {}),
       });
       let status: TicketStatus = "queued";
@@ -93,30 +95,44 @@ export function checkoutRoutes(ctx: ApiCtx) {
       let stock: Stock | null = a.stock;
       // Two_step tickets carry their code, null until a unit is held; direct ones have no such fields.
       let code: Pick<TicketView, "code" | "expires_at"> = a.twoStep ? { code: null, expires_at: null } : {};
-      if (!a.replayed) {
+      const queue = async () => {
         // The fair-start room's opener queues a deferred ticket (worker/room-opener.ts).
         if (!a.defer) {
           await ctx.enqueuer.enqueue({
             ticketId: a.ticketId,
             saleId: a.saleId,
-            itemId: input.item_id,
-            userId: input.user_id,
+            itemId: input.itemId,
+            userId: input.userId,
           });
         }
         ctx.attempts.record({ ...base(a.saleId), ticketId: a.ticketId, outcome: "accepted" });
         ctx.counters.inc("checkouts_total", { outcome: "accepted" });
-      }
-      if (a.replayed || wait) {
-        const t = wait
-          ? await waitForCode(ctx.deps, ctx.events, a.ticketId, wait, c.req.raw.signal)
+      };
+      let t: TicketView | null | undefined;
+      const hangup = hangupOf(c);
+      if (a.replayed) {
+        t = wait
+          ? await waitForCode(ctx.deps, ctx.events, a.ticketId, wait, { hangup })
           : await getTicket(ctx.deps, a.ticketId);
+      } else if (wait && !a.defer) {
+        // The fast path, one request per purchase: the wait is registered before the ticket is queued.
+        t = await waitForAdmitted(ctx.deps, ctx.events, a.ticketId, wait, {
+          twoStep: a.twoStep,
+          start: queue,
+          hangup,
+        });
+      } else {
+        await queue();
+        // A ticket in the fair-start room may be queued by its opener at any moment: read, then wait.
+        if (wait) t = await waitForCode(ctx.deps, ctx.events, a.ticketId, wait, { hangup });
+      }
+      if (t !== undefined) {
         status = t?.status ?? "queued";
         where = t ?? standing(status, null, null, null);
         stock = t?.stock ?? null;
         if (t && "code" in t) code = { code: t.code ?? null, expires_at: t.expires_at ?? null };
       }
       const pollUrl = `/tickets/${a.ticketId}`;
-      c.header("Location", pollUrl);
       const accepted = {
         ticket_id: a.ticketId,
         status,
@@ -128,6 +144,7 @@ export function checkoutRoutes(ctx: ApiCtx) {
         poll_after_ms: where.poll_after_ms ?? 0,
         ...code,
       } satisfies z.output<typeof checkoutAccepted>;
+      c.header("Location", pollUrl);
       return c.json(accepted, 202);
     } catch (err) {
       // Redis restarted empty and is being rebuilt: the item is not gone, only not back yet.
@@ -136,7 +153,7 @@ export function checkoutRoutes(ctx: ApiCtx) {
       if (err instanceof AppError) {
         ctx.counters.inc("checkouts_total", { outcome: err.code });
         // Only Redis's word starts the memo's clock, so stock added elsewhere is seen within its TTL.
-        if (err.code === "sold_out" && !knownSoldOut) ctx.soldOut.remember(input.item_id);
+        if (err.code === "sold_out" && !knownSoldOut) ctx.soldOut.remember(input.itemId);
         // Not written to PostgreSQL: a flood of refusals by the rate limit must not become a flood of rows.
         if (err.code !== "rate_limited")
           ctx.attempts.record({ ...base(null), ticketId: null, outcome: err.code });
@@ -145,7 +162,7 @@ export function checkoutRoutes(ctx: ApiCtx) {
     }
 
     function base(saleId: string | null) {
-      return { saleId, itemId: input.item_id, userId: input.user_id, at };
+      return { saleId, itemId: input.itemId, userId: input.userId, at };
     }
   });
 }

@@ -5,6 +5,7 @@ import type { Change } from "../../shared/tickets/events.js";
 import { standing } from "../../shared/tickets/standing.js";
 import { FINAL, getTicket, type TicketView } from "../../shared/tickets/view.js";
 import type { ApiCtx } from "../context.js";
+import { hangupOf } from "../node-request.js";
 import { errors, router } from "../openapi.js";
 import { ticketEvents, ticketParams } from "../schemas/tickets.js";
 import { TICKET_ID } from "./tickets.js";
@@ -77,10 +78,16 @@ export function ticketEventRoutes(ctx: ApiCtx) {
       watch.close();
       throw notFound();
     }
-    const abort = new AbortController();
-    c.req.raw.signal.addEventListener("abort", () => abort.abort(), { once: true });
+    // The client going away ends the watch: through Node's 'close' (cheaper than the
+    // request's AbortSignal), and through the stream's own abort once it is open.
+    const hangup = hangupOf(c);
+    if (hangup?.closed) {
+      watch.close();
+      return c.body(null, 200);
+    }
+    hangup?.on("close", watch.close);
     return streamSSE(c, async (stream) => {
-      stream.onAbort(() => abort.abort());
+      stream.onAbort(watch.close);
       let last = first;
       let wrote = Date.now();
       const send = async (t: TicketView) => {
@@ -91,15 +98,15 @@ export function ticketEventRoutes(ctx: ApiCtx) {
       };
       try {
         await send(first);
-        while (!FINAL.has(last.status) && !abort.signal.aborted && !watch.ended()) {
+        while (!FINAL.has(last.status) && !watch.ended()) {
           // A queued ticket's place changes without an event of its own: look again at its poll
           // pace, but not so often that a stream costs more than a polling client would.
           const look =
             last.status === "queued"
               ? Math.max(MIN_LOOK_MS, last.poll_after_ms ?? HEARTBEAT_MS)
               : HEARTBEAT_MS;
-          const changes = await watch.next(Math.min(look, wrote + HEARTBEAT_MS - Date.now()), abort.signal);
-          if (abort.signal.aborted || watch.ended()) break;
+          const changes = await watch.next(Date.now() + Math.min(look, wrote + HEARTBEAT_MS - Date.now()));
+          if (watch.ended()) break;
           // At each heartbeat look again too, in case an event was lost (a reconnect, a failover).
           const due = Date.now() - wrote >= HEARTBEAT_MS - 5;
           if (changes || last.status === "queued" || due) {
@@ -117,6 +124,7 @@ export function ticketEventRoutes(ctx: ApiCtx) {
           }
         }
       } finally {
+        hangup?.off("close", watch.close);
         watch.close();
       }
     });

@@ -3,6 +3,7 @@ import { AppError } from "../../shared/errors.js";
 import { getTicket } from "../../shared/tickets/view.js";
 import { waitForChange } from "../../shared/tickets/wait.js";
 import type { ApiCtx } from "../context.js";
+import { hangupOf } from "../node-request.js";
 import { errors, json, router } from "../openapi.js";
 import { ticketParams, ticketQuery, ticketSchema } from "../schemas/tickets.js";
 
@@ -28,7 +29,7 @@ export function ticketRoutes(ctx: ApiCtx) {
     const { wait, seen } = c.req.valid("query");
     if (!TICKET_ID.test(tid)) throw new AppError("ticket_not_found", `no ticket ${tid}`);
     const ticket = wait
-      ? await waitForChange(ctx.deps, ctx.events, tid, wait, c.req.raw.signal, seen)
+      ? await waitForChange(ctx.deps, ctx.events, tid, wait, { seen, hangup: hangupOf(c) })
       : await getTicket(ctx.deps, tid);
     if (!ticket) throw new AppError("ticket_not_found", `no ticket ${tid}`);
     return c.json(ticket, 200);

@@ -1,11 +1,13 @@
 import type { Config } from "../config.js";
 import type { Keys } from "../keys.js";
 import { createRedis } from "../redis.js";
+import { createDeadlines } from "./deadlines.js";
 
 // Ticket changes pushed by the Lua scripts (PUBLISH on each sale's events channel,
 // "seq:status:ms" words) fanned out to the waits of one process. One subscriber
 // connection per process, however many waits are open: a wait is an entry in a
-// map, not a Redis connection.
+// map, not a Redis connection; and one timer (./deadlines.ts) ends every wait
+// whose time is up, not a timer per wait.
 
 /** A status a ticket moved to, and when (ms, Redis clock). */
 export interface Change {
@@ -13,51 +15,176 @@ export interface Change {
   at: number;
 }
 
+/** Which statuses can end a wait; others do not wake it. */
+export type Wants = (status: string) => boolean;
+
 /** One open wait on one ticket. */
 export interface Watch {
   /**
-   * The changes since the last call (or since the watch began), as soon as there
-   * is one; null when `ms` pass, `signal` aborts or the process stops first. An
-   * empty list means "look again" (the subscription was re-established and may
-   * have missed something). A change may be one the caller already read.
+   * The changes since the last call (or since the watch began) that `wants`
+   * accepts (all when not given), as soon as there is one; null once `deadline`
+   * (ms, Date.now clock) passes or the watch is closed first. An empty list means
+   * "look again" (the subscription was re-established and may have missed
+   * something). A change may be one the caller already read. One call at a time.
    */
-  next(ms: number, signal?: AbortSignal): Promise<Change[] | null>;
-  /** True once closed, by the caller or because the process is stopping. */
+  next(deadline: number, wants?: Wants): Promise<Change[] | null>;
+  /** True once closed, by the caller, by its client going away, or because the process is stopping. */
   ended(): boolean;
+  /** Ends the watch (a pending next() resolves null). Bound: usable as an event listener. */
   close(): void;
 }
 
 export interface TicketEvents {
-  /** Watches a ticket; resolves once the subscription is live, so a change after that is never missed. */
+  /**
+   * Watches a ticket. It is registered before this returns its promise, and the
+   * promise resolves once the subscription is live: a change published after
+   * that is never missed.
+   */
   watch(ticketId: string): Promise<Watch>;
   /** Open watches, for tests and metrics. */
   size(): number;
-  /** Ends every watch (they resolve false) and the subscriber connection. */
+  /** Ends every watch (their next() resolves null) and the subscriber connection. */
   close(): Promise<void>;
 }
 
-// A change, [] for "look again", or null to end the wait.
-type Wake = (change: Change | null | "resync") => void;
+interface Hub {
+  closed: boolean;
+  deadlines: ReturnType<typeof createDeadlines>;
+  drop(w: TicketWatch): void;
+}
+
+class TicketWatch implements Watch {
+  // Changes not handed out yet, as they came; `stale` when something may have been missed.
+  private pending: Change[] | null = null;
+  private stale = false;
+  private resolve: ((got: Change[] | null) => void) | null = null;
+  private wants: Wants | undefined;
+  private slot = 0;
+  private done = false;
+
+  constructor(
+    private readonly hub: Hub,
+    readonly ticketId: string,
+  ) {}
+
+  /** From the subscriber: a change of this ticket, or "resync" after a reconnect. */
+  push(change: Change | "resync") {
+    if (this.done) return;
+    if (change === "resync") {
+      this.stale = true;
+    } else {
+      // A caller waiting for particular statuses is not woken by others; with nobody
+      // waiting, the change is kept for the next call to filter.
+      if (this.resolve && this.wants && !this.wants(change.status)) return;
+      this.pending ??= [];
+      this.pending.push(change);
+    }
+    if (this.resolve) this.settle(this.take(undefined));
+  }
+
+  next(deadline: number, wants?: Wants): Promise<Change[] | null> {
+    if (this.done || this.hub.closed) return Promise.resolve(null);
+    const got = this.take(wants);
+    if (got || deadline <= Date.now()) return Promise.resolve(got);
+    return new Promise((resolve) => {
+      this.resolve = resolve;
+      this.wants = wants;
+      this.slot = this.hub.deadlines.add(deadline, this.expire);
+    });
+  }
+
+  ended() {
+    return this.done || this.hub.closed;
+  }
+
+  close = () => {
+    if (this.done) return;
+    this.done = true;
+    this.hub.drop(this);
+    if (this.resolve) this.settle(null);
+  };
+
+  private expire = () => {
+    // Fired by the sweep, which has already forgotten the deadline.
+    this.slot = 0;
+    if (this.resolve) this.settle(null);
+  };
+
+  /** What the next call hands out: the wanted changes, [] to look again, or null for nothing yet. */
+  private take(wants: Wants | undefined): Change[] | null {
+    let got = this.pending;
+    this.pending = null;
+    if (got && wants) got = got.filter((c) => wants(c.status));
+    if (got?.length) {
+      this.stale = false;
+      return got;
+    }
+    if (!this.stale) return null;
+    this.stale = false;
+    return [];
+  }
+
+  private settle(got: Change[] | null) {
+    const resolve = this.resolve;
+    this.resolve = null;
+    this.wants = undefined;
+    if (this.slot) this.hub.deadlines.remove(this.slot, this.expire);
+    this.slot = 0;
+    resolve?.(got);
+  }
+}
 
 export function createTicketEvents(cfg: Config, keys: Keys): TicketEvents {
-  const byTicket = new Map<string, Set<Wake>>();
+  const byTicket = new Map<string, TicketWatch | Set<TicketWatch>>();
   let open = 0;
-  let closed = false;
   let sub: ReturnType<typeof createRedis> | null = null;
   let subscribed: Promise<void> | null = null;
 
+  const each = (entry: TicketWatch | Set<TicketWatch>, f: (w: TicketWatch) => void) => {
+    if (entry instanceof Set) for (const w of [...entry]) f(w);
+    else f(entry);
+  };
+
+  const hub: Hub = {
+    closed: false,
+    deadlines: createDeadlines(),
+    drop(w) {
+      open--;
+      const entry = byTicket.get(w.ticketId);
+      if (entry === w) byTicket.delete(w.ticketId);
+      else if (entry instanceof Set) {
+        entry.delete(w);
+        if (entry.size === 0) byTicket.delete(w.ticketId);
+      }
+    },
+  };
+
   const wakeAll = () => {
-    for (const set of byTicket.values()) for (const wake of set) wake("resync");
+    for (const entry of [...byTicket.values()]) each(entry, (w) => w.push("resync"));
   };
 
   const onMessage = (_pattern: string, channel: string, message: string) => {
+    // Every change of every sale comes here; most have nobody waiting.
+    if (byTicket.size === 0) return;
     // "<prefix>:{s<sale>}:events" → the sale id, which starts every ticket id of the sale.
-    const sale = /\{s([0-9]+)\}:events$/.exec(channel)?.[1];
-    if (!sale) return;
-    for (const word of message.split(" ")) {
-      const [seq, status = "", at = "0"] = word.split(":");
-      const set = byTicket.get(`${sale}-${seq}`);
-      if (set) for (const wake of set) wake({ status, at: Number(at) });
+    const from = channel.lastIndexOf("{s");
+    const to = channel.indexOf("}", from);
+    if (from < 0 || to < 0) return;
+    const prefix = `${channel.slice(from + 2, to)}-`;
+    for (let start = 0; start < message.length; ) {
+      let end = message.indexOf(" ", start);
+      if (end < 0) end = message.length;
+      const a = message.indexOf(":", start);
+      if (a > start && a < end) {
+        const entry = byTicket.get(prefix + message.slice(start, a));
+        if (entry) {
+          const b = message.indexOf(":", a + 1);
+          const status = message.slice(a + 1, b > a && b < end ? b : end);
+          const at = b > a && b < end ? Number(message.slice(b + 1, end)) : 0;
+          each(entry, (w) => w.push({ status, at }));
+        }
+      }
+      start = end + 1;
     }
   };
 
@@ -87,70 +214,28 @@ export function createTicketEvents(cfg: Config, keys: Keys): TicketEvents {
 
   return {
     size: () => open,
-    async watch(ticketId) {
-      if (closed) throw new Error("ticket events closed");
+    watch(ticketId) {
+      if (hub.closed) return Promise.reject(new Error("ticket events closed"));
       // Registered before the subscription is confirmed: nothing published after it goes unseen.
-      // A ticket has a handful of statuses in its life, so this never grows far.
-      let pending: Change[] | null = null;
-      let waiter: ((changes: Change[] | null) => void) | null = null;
-      const wake: Wake = (change) => {
-        if (change !== null) {
-          pending ??= [];
-          if (change !== "resync") pending.push(change);
-        }
-        if (!waiter) return;
-        const w = waiter;
-        const got = pending;
-        waiter = null;
-        pending = null;
-        w(got);
-      };
-      const set = byTicket.get(ticketId) ?? new Set<Wake>();
-      byTicket.set(ticketId, set);
-      set.add(wake);
+      // A ticket has a handful of statuses in its life, so its list never grows far.
+      const w = new TicketWatch(hub, ticketId);
+      const entry = byTicket.get(ticketId);
+      if (!entry) byTicket.set(ticketId, w);
+      else if (entry instanceof Set) entry.add(w);
+      else byTicket.set(ticketId, new Set([entry, w]));
       open++;
-      let done = false;
-      const close = () => {
-        if (done) return;
-        done = true;
-        open--;
-        set.delete(wake);
-        if (set.size === 0 && byTicket.get(ticketId) === set) byTicket.delete(ticketId);
-        wake(null);
-      };
-      try {
-        await subscribe();
-      } catch (err) {
-        close();
-        throw err;
-      }
-      return {
-        close,
-        ended: () => done || closed,
-        next(ms, signal) {
-          if (pending || done || closed || signal?.aborted) {
-            const got = done ? null : pending;
-            pending = null;
-            return Promise.resolve(got);
-          }
-          return new Promise<Change[] | null>((resolve) => {
-            const finish = (got: Change[] | null) => {
-              clearTimeout(timer);
-              signal?.removeEventListener("abort", onAbort);
-              if (waiter === finish) waiter = null;
-              resolve(got);
-            };
-            const onAbort = () => finish(null);
-            const timer = setTimeout(() => finish(null), Math.max(0, ms));
-            signal?.addEventListener("abort", onAbort, { once: true });
-            waiter = finish;
-          });
+      return subscribe().then(
+        () => w,
+        (err: unknown) => {
+          w.close();
+          throw err;
         },
-      };
+      );
     },
     async close() {
-      closed = true;
-      for (const set of byTicket.values()) for (const wake of set) wake(null);
+      hub.closed = true;
+      for (const entry of [...byTicket.values()]) each(entry, (w) => w.close());
+      hub.deadlines.stop();
       const s = sub;
       sub = null;
       subscribed = null;
