@@ -6,23 +6,18 @@ import { redisRebuilding } from "../../shared/recovery/watch.js";
 import { inRoom, type Standing, type Stock, standing } from "../../shared/tickets/standing.js";
 import { getTicket, type TicketStatus, type TicketView } from "../../shared/tickets/view.js";
 import { waitForAdmitted, waitForCode } from "../../shared/tickets/wait.js";
+import { answerJson } from "../answer.js";
 import { clientAddress } from "../client-address.js";
 import type { ApiCtx } from "../context.js";
+import { checkoutInput } from "../input.js";
 import { hangupOf } from "../node-request.js";
 import { errors, json, router } from "../openapi.js";
-import {
-  checkoutAccepted,
-  checkoutBody,
-  checkoutHeaders,
-  checkoutQuery,
-  checkoutWait,
-} from "../schemas/tickets.js";
-import { jsonBody, parse } from "../validation.js";
+import { checkoutAccepted, checkoutBody, checkoutHeaders, checkoutQuery } from "../schemas/tickets.js";
 
 // Documented, not validated by the framework: the input is the query form OR a
 // JSON body, which a route's validators cannot express (they would demand the
 // query from a JSON checkout, and read a stream for every body-less one on the
-// hot path). The handler parses with these same schemas.
+// hot path). The handler checks the same rules by hand (api/input.ts).
 const route = createRoute({
   method: "post",
   path: "/checkout",
@@ -60,24 +55,8 @@ export function checkoutRoutes(ctx: ApiCtx) {
   const app = router();
   app.openAPIRegistry.registerPath(route);
   return app.post(route.path, async (c) => {
-    const body = await jsonBody(c);
-    const parsed =
-      body === undefined
-        ? (() => {
-            const q = parse(checkoutQuery, c.req.query(), "query");
-            // Both are present: checkoutQuery requires them.
-            return { user_id: q.user_id as string, item_id: (q.id ?? q.item_id) as string };
-          })()
-        : parse(checkoutBody, body, "body");
-    const input = { userId: parsed.user_id, itemId: parsed.item_id };
-    // Parsed only when sent: most checkouts don't wait.
-    const rawWait = c.req.query("wait");
-    const wait = rawWait === undefined ? undefined : parse(checkoutWait, { wait: rawWait }, "query").wait;
-    const { "idempotency-key": key } = parse(
-      checkoutHeaders,
-      { "idempotency-key": c.req.header("idempotency-key") },
-      "headers",
-    );
+    const input = await checkoutInput(c);
+    const { wait, idempotencyKey: key } = input;
     const at = new Date();
     // An item sold out a moment ago is refused from memory (a replay may still find its ticket).
     const knownSoldOut = !key && ctx.soldOut.has(input.itemId);
@@ -144,8 +123,7 @@ export function checkoutRoutes(ctx: ApiCtx) {
         poll_after_ms: where.poll_after_ms ?? 0,
         ...code,
       } satisfies z.output<typeof checkoutAccepted>;
-      c.header("Location", pollUrl);
-      return c.json(accepted, 202);
+      return answerJson(c, accepted, 202, { Location: pollUrl });
     } catch (err) {
       // Redis restarted empty and is being rebuilt: the item is not gone, only not back yet.
       if (err instanceof AppError && err.code === "item_not_found" && (await redisRebuilding(ctx.deps)))

@@ -1,16 +1,12 @@
 import { z } from "@hono/zod-openapi";
 import { count, id, iso, saleIdString, stockSchema } from "./common.js";
 
-const MAX_WAIT_MS = 30_000;
+export const MAX_WAIT_MS = 30_000;
+// Checkout's `?wait=MS`: always from the query string, also for a JSON-body checkout.
 const checkoutWaitField = z.coerce.number().int().min(0).max(MAX_WAIT_MS).optional().openapi({
   description:
     "Hold the answer until the ticket has its checkout code (two_step sales) or is final, at most this many ms; the answer is then the ticket as it stands.",
 });
-/**
- * Checkout's `?wait=MS`: always from the query string, also for a JSON-body checkout
- * (the body schema is strict, so `wait` in the body is a 400).
- */
-export const checkoutWait = z.object({ wait: checkoutWaitField });
 
 /** Checkout's query form, the contest's: `?user_id=U&id=I` (or `item_id=I`). */
 export const checkoutQuery = z
