@@ -9,6 +9,7 @@ import { waitForAdmitted, waitForCode } from "../../shared/tickets/wait.js";
 import { answerJson } from "../answer.js";
 import { clientAddress } from "../client-address.js";
 import type { ApiCtx } from "../context.js";
+import { errorResponse } from "../errors.js";
 import { checkoutInput } from "../input.js";
 import { hangupOf } from "../node-request.js";
 import { errors, json, router } from "../openapi.js";
@@ -51,17 +52,24 @@ const route = createRoute({
   },
 });
 
+// One answer for every refusal from the sold-out memo.
+const SOLD_OUT = new AppError("sold_out", "this item is sold out");
+
 export function checkoutRoutes(ctx: ApiCtx) {
   const app = router();
   app.openAPIRegistry.registerPath(route);
   return app.post(route.path, async (c) => {
     const input = await checkoutInput(c);
     const { wait, idempotencyKey: key } = input;
-    const at = new Date();
-    // An item sold out a moment ago is refused from memory (a replay may still find its ticket).
-    const knownSoldOut = !key && ctx.soldOut.has(input.itemId);
+    const at = Date.now();
+    // An item sold out a moment ago is refused from memory (a replay may still find its ticket),
+    // answered here rather than thrown: in a flood this is nearly every request.
+    if (!key && ctx.soldOut.has(input.itemId)) {
+      ctx.counters.inc("checkouts_total", { outcome: "sold_out" });
+      ctx.attempts.record({ ...base(null), ticketId: null, outcome: "sold_out" });
+      return errorResponse(c, SOLD_OUT);
+    }
     try {
-      if (knownSoldOut) throw new AppError("sold_out", "this item is sold out");
       await takeClientToken(ctx.deps, clientAddress(c, ctx.deps.cfg.TRUST_PROXY));
       const a = await admit(ctx.deps, ctx.directory, {
         userId: input.userId,
@@ -131,7 +139,7 @@ export function checkoutRoutes(ctx: ApiCtx) {
       if (err instanceof AppError) {
         ctx.counters.inc("checkouts_total", { outcome: err.code });
         // Only Redis's word starts the memo's clock, so stock added elsewhere is seen within its TTL.
-        if (err.code === "sold_out" && !knownSoldOut) ctx.soldOut.remember(input.itemId);
+        if (err.code === "sold_out") ctx.soldOut.remember(input.itemId);
         // Not written to PostgreSQL: a flood of refusals by the rate limit must not become a flood of rows.
         if (err.code !== "rate_limited")
           ctx.attempts.record({ ...base(null), ticketId: null, outcome: err.code });
