@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { tryDecodeURIComponent } from "hono/utils/url";
 import { AppError } from "../shared/errors.js";
 import { header } from "./node-request.js";
 import { ID_RE } from "./schemas/common.js";
@@ -15,6 +16,42 @@ const KEY_RE = /^[\x21-\x7e]{1,128}$/;
 const STATUSES: ReadonlySet<string> = new Set(TICKET_STATUSES);
 
 const invalid = (field: string, problem: string) => new AppError("invalid_request", `${field}: ${problem}`);
+
+const decode = (s: string) => tryDecodeURIComponent(s.includes("+") ? s.replace(/\+/g, " ") : s);
+const ENCODED = /[%+]/;
+
+type Query<K extends string> = Partial<Record<K, string>>;
+
+/**
+ * The first value of each of `names` in the URL's query, in one pass: what
+ * c.req.query(name) returns for each (it scans the URL again per name).
+ */
+export function queryOf<K extends string>(url: string, names: readonly K[]): Query<K> {
+  const out: Query<K> = {};
+  const q = url.indexOf("?", 8);
+  if (q === -1) return out;
+  let end = url.indexOf("#", q);
+  if (end === -1) end = url.length;
+  let left = names.length;
+  for (let i = q + 1; i <= end && left > 0; ) {
+    let amp = url.indexOf("&", i);
+    if (amp === -1 || amp > end) amp = end;
+    const eq = url.indexOf("=", i);
+    const valued = eq !== -1 && eq < amp;
+    let name = url.slice(i, valued ? eq : amp);
+    if (ENCODED.test(name)) name = decode(name);
+    if (names.includes(name as K) && out[name as K] === undefined) {
+      const raw = valued ? url.slice(eq + 1, amp) : "";
+      out[name as K] = ENCODED.test(raw) ? decode(raw) : raw;
+      left--;
+    }
+    i = amp + 1;
+  }
+  return out;
+}
+
+const CHECKOUT_QUERY = ["user_id", "id", "item_id", "wait"] as const;
+const TICKET_QUERY = ["wait", "seen"] as const;
 
 /** An id from the query string. */
 function queryId(value: string, field: string): string {
@@ -49,12 +86,11 @@ export interface CheckoutInput {
 /** POST /checkout: the query form `?user_id=U&id=I` (or `item_id=I`), or a JSON body `{user_id, item_id}`. */
 export async function checkoutInput(c: Context): Promise<CheckoutInput> {
   const body = await jsonBody(c);
+  const query = queryOf(c.req.url, CHECKOUT_QUERY);
   let userId: string;
   let itemId: string;
   if (body === undefined) {
-    const user = c.req.query("user_id");
-    const id = c.req.query("id");
-    const item = c.req.query("item_id");
+    const { user_id: user, id, item_id: item } = query;
     if (user === undefined) throw invalid("user_id", "is required");
     userId = queryId(user, "user_id");
     if (id === undefined && item === undefined) throw invalid("id", "is required (or item_id)");
@@ -71,7 +107,7 @@ export async function checkoutInput(c: Context): Promise<CheckoutInput> {
     itemId = bodyId(fields.item_id, "item_id");
   }
   // Always from the query string, also for a JSON-body checkout.
-  const wait = waitParam(c.req.query("wait"));
+  const wait = waitParam(query.wait);
   const key = header(c, "idempotency-key");
   if (key !== undefined && !KEY_RE.test(key))
     throw invalid("idempotency-key", "must be 1-128 visible ASCII characters");
@@ -80,8 +116,9 @@ export async function checkoutInput(c: Context): Promise<CheckoutInput> {
 
 /** GET /tickets/{id}: `?wait=MS` and `?seen=STATUS`. */
 export function ticketQuery(c: Context): { wait: number | undefined; seen: string | undefined } {
-  const wait = waitParam(c.req.query("wait"));
-  const seen = c.req.query("seen");
+  const query = queryOf(c.req.url, TICKET_QUERY);
+  const wait = waitParam(query.wait);
+  const seen = query.seen;
   if (seen !== undefined && !STATUSES.has(seen))
     throw invalid("seen", `must be one of ${TICKET_STATUSES.join(", ")}`);
   return { wait, seen };
