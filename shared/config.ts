@@ -69,7 +69,8 @@ const schema = z
     PAYMENT_LATENCY_MIN_MS: int(0, 600_000).default(10),
     PAYMENT_LATENCY_MAX_MS: int(0, 600_000).default(50),
 
-    // Tickets one worker process handles at once (reserving, waiting for a slot, paying).
+    // Queue jobs one worker process handles at once (reserving, waiting for a slot, paying):
+    // a job is one ticket, or a batch of up to JOB_BATCH_MAX admitted together.
     WORKER_CONCURRENCY: int(1, 10_000).default(500),
     // Tickets of one sale admitted together travel as one queue job of at most this many
     // (shared/checkout/enqueue.ts): BullMQ's cost is per job, the worker's steps per batch.

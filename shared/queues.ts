@@ -25,10 +25,15 @@ const ticketRef = z.object({
   itemId: z.string().min(1).max(64),
   userId: z.string().min(1).max(64),
 });
-export const batchJobSchema = z.object({
-  saleId: z.string().regex(/^[0-9]{1,18}$/),
-  tickets: z.array(ticketRef).min(1),
-});
+export const batchJobSchema = z
+  .object({
+    saleId: z.string().regex(/^[0-9]{1,18}$/),
+    tickets: z.array(ticketRef).min(1),
+  })
+  // Every key a batch touches is its sale's: a ticket of another sale does not belong.
+  .refine((b) => b.tickets.every((t) => t.ticketId.startsWith(`${b.saleId}-`)), {
+    message: "every ticket of a batch is of its sale",
+  });
 export type BatchJob = z.infer<typeof batchJobSchema>;
 
 export function checkoutQueueOptions(keys: Keys): Omit<QueueOptions, "connection"> {

@@ -6,6 +6,7 @@ import { CHECKOUT_QUEUE, type CheckoutQueue, checkoutQueueOptions } from "../sha
 import { createSaleDirectory } from "../shared/sales/directory.js";
 import { sleep } from "../shared/time.js";
 import { startWorker } from "../worker/start.js";
+import { sweep } from "../worker/sweeper.js";
 import { createProcessEnv, createTestEnv, type TestEnv } from "./helpers/env.js";
 import { checkInvariants, slotsAtRest, waitForRest } from "./helpers/invariants.js";
 import { untilFinal, untilStatus } from "./helpers/shopper.js";
@@ -65,6 +66,30 @@ describe("batch jobs in one worker process", () => {
       expect(new Set(final.slice(7).map((t) => t.reason))).toEqual(new Set(["sold_out"]));
       await waitForRest(env.deps, saleId);
       expect((await checkInvariants(env.deps, saleId)).violations).toEqual([]);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it("the sweeper leaves a batch's tickets to their batch, and revives them once it is gone", async () => {
+    const saleId = await env.createSale({ items: [{ item_id: "swept", stock: 5 }] });
+    const tickets = await admitted(
+      env,
+      saleId,
+      Array.from({ length: 5 }, (_, i): [string, string] => [`s${i}`, "swept"]),
+    );
+    await queue.addBulk(batchJobs(tickets, 50) as Parameters<CheckoutQueue["addBulk"]>[0]);
+    // Old enough to be called orphaned, but held by their batch job.
+    expect(await sweep(env.deps, queue, Date.now() + 60_000)).toEqual([]);
+    expect(await queue.getJobCounts("wait")).toMatchObject({ wait: 1 });
+    // The batch lost (say, removed by hand): each ticket gets a job of its own.
+    await queue.remove(`b-${tickets[0]?.ticketId}`);
+    const revived = await sweep(env.deps, queue, Date.now() + 60_000);
+    expect(revived.sort()).toEqual(tickets.map((t) => t.ticketId).sort());
+    const worker = await startWorker(env.deps);
+    try {
+      for (const t of tickets)
+        expect(await untilFinal(env, t.ticketId)).toMatchObject({ status: "purchased" });
     } finally {
       await worker.close();
     }
@@ -160,6 +185,46 @@ describe("batch jobs in one worker process", () => {
       await worker.close();
       await env.setPayments({ latency_ms: { min: 0, max: 2 }, failure_rate: 0, timeout_ms: 3000 });
     }
+  });
+});
+
+describe("an approval", () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await createTestEnv({ env: { LOG_LEVEL: "fatal" } });
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it("is recorded as it answers, so a settlement held up past the payment's deadline still purchases", async () => {
+    await env.setPayments({
+      latency_ms: { min: 20, max: 20 },
+      failure_rate: 0,
+      hang_rate: 0,
+      timeout_ms: 300,
+    });
+    const saleId = await env.createSale({ items: [{ item_id: "held-up", stock: 1 }] });
+    // Another transaction holds the sale's settlement lock (as a long reload would) for
+    // longer than the payment may take.
+    let release: () => void = () => {};
+    const holding = env.deps.db.client.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(7242002, ${Number(saleId)})`;
+      await new Promise<void>((r) => {
+        release = r;
+      });
+    });
+    await sleep(50);
+    const res = await env.json<{ ticket_id: string }>("/checkout?user_id=patient&id=held-up", {
+      method: "POST",
+    });
+    await untilStatus(env, res.body.ticket_id, "paying").catch(() => {});
+    await sleep(800);
+    release();
+    await holding;
+    expect(await untilFinal(env, res.body.ticket_id)).toMatchObject({ status: "purchased" });
+    await waitForRest(env.deps, saleId);
+    expect((await checkInvariants(env.deps, saleId)).violations).toEqual([]);
   });
 });
 

@@ -4,7 +4,7 @@ import type { PaymentSettings } from "../shared/payments/settings.js";
 import { paymentsEnded, paymentsStarted } from "./payment-simulator.js";
 import type { SettingsWatcher } from "./settings-watcher.js";
 import type { SlotPool } from "./slots.js";
-import { type PaymentStart, startPayments } from "./steps.js";
+import { markPaidMany, type PaymentStart, startPayments, type TicketKeys } from "./steps.js";
 
 export interface Started {
   /** 'paying', 'busy' (another attempt pays the ticket), 'noslot' (the lease ran out), or the ticket's status. */
@@ -13,42 +13,71 @@ export interface Started {
   settings: PaymentSettings;
 }
 
+type Done<R> = { ok: R } | { error: unknown };
+
+/** Runs `each` once per group of `items` (by `keyOf`), so one group's failure is that group's alone. */
+async function perGroup<T, R>(
+  items: T[],
+  keyOf: (t: T) => string,
+  each: (group: T[]) => Promise<R[]>,
+): Promise<Done<R>[]> {
+  const groups = new Map<string, number[]>();
+  items.forEach((t, i) => {
+    const g = groups.get(keyOf(t));
+    if (g) g.push(i);
+    else groups.set(keyOf(t), [i]);
+  });
+  const out: Done<R>[] = items.map(() => ({ error: new Error("not run") }));
+  await Promise.all(
+    [...groups.values()].map(async (group) => {
+      try {
+        const res = await each(group.map((i) => items[i] as T));
+        group.forEach((i, j) => {
+          out[i] = { ok: res[j] as R };
+        });
+      } catch (error) {
+        for (const i of group) out[i] = { error };
+      }
+    }),
+  );
+  return out;
+}
+
+const unwrap = <R>(d: Done<R>): R => {
+  if ("error" in d) throw d.error;
+  return d.ok;
+};
+
 /**
  * Where a worker process's payments start and end. Tickets granted slots in the same
  * tick start together: one start-payment call per sale and one count of the simulator's
  * for all of them; payments ending in the same tick stop counting and free their slots
- * in one round trip.
+ * in one round trip, and approvals answering together are recorded in one call per sale.
+ * A call that fails fails the tickets of its sale, not the others.
  */
 export function createPaymentDesk(
-  deps: Pick<Deps, "redis" | "keys">,
+  deps: Pick<Deps, "redis" | "keys" | "log">,
   settings: SettingsWatcher,
   slots: SlotPool,
 ) {
-  const starts = createBatcher<PaymentStart, Started>(
+  const starts = createBatcher<PaymentStart, Done<Started>>(
     async (batch) => {
       const s = settings.get();
-      const bySale = new Map<string, number[]>();
-      batch.forEach((p, i) => {
-        const group = bySale.get(p.k.sale);
-        if (group) group.push(i);
-        else bySale.set(p.k.sale, [i]);
-      });
-      const out: Started[] = batch.map(() => ({ status: "missing", settings: s }));
-      await Promise.all(
-        [...bySale.values()].map(async (group) => {
-          const res = await startPayments(
-            deps,
-            s.timeout_ms,
-            group.map((i) => batch[i] as PaymentStart),
-          );
-          group.forEach((i, j) => {
-            out[i] = { status: res[j]?.[0] ?? "missing", settings: s };
-          });
-        }),
+      const res = await perGroup(
+        batch,
+        (p) => p.k.sale,
+        (group) => startPayments(deps, s.timeout_ms, group),
       );
-      const paying = batch.filter((_, i) => out[i]?.status === "paying").map((p) => p.holder);
-      await paymentsStarted(deps, paying, s.timeout_ms);
-      return out;
+      const paying = batch.flatMap((p, i) => {
+        const r = res[i];
+        return r && "ok" in r && r.ok[0] === "paying" ? [{ id: p.holder, deadline: Number(r.ok[1]) }] : [];
+      });
+      // The payments run even if the simulator's count could not be taken: it may then
+      // show fewer in flight than ran, never more.
+      await paymentsStarted(deps, paying).catch((err: unknown) =>
+        deps.log.warn({ err: String(err) }, "could not count payments in flight"),
+      );
+      return res.map((r) => ("ok" in r ? { ok: { status: r.ok[0] ?? "missing", settings: s } } : r));
     },
     { max: 500, waitMs: 0, concurrency: 4 },
   );
@@ -60,11 +89,22 @@ export function createPaymentDesk(
     },
     { max: 500, waitMs: 0, concurrency: 4 },
   );
+  const approvals = createBatcher<{ k: TicketKeys; holder: string }, Done<string[]>>(
+    (batch) =>
+      perGroup(
+        batch,
+        (p) => p.k.sale,
+        (group) => markPaidMany(deps, group),
+      ),
+    { max: 500, waitMs: 0, concurrency: 4 },
+  );
   return {
     /** Starts paying a reserved ticket whose slot was just granted. */
-    start: (p: PaymentStart) => starts.push(p),
+    start: async (p: PaymentStart) => unwrap(await starts.push(p)),
     /** The payment of `holder` ended: it stops counting and its slot is free. */
     end: (holder: string) => ends.push(holder),
+    /** Records an approved payment: ['paid'] or ['late', why] (see markPaidMany). */
+    approve: async (k: TicketKeys, holder: string) => unwrap(await approvals.push({ k, holder })),
   };
 }
 

@@ -11,14 +11,17 @@ export type PaymentAnswer = "approved" | "declined" | "timeout";
 /** Counts payments in flight as they start, one call for those starting together. */
 export async function paymentsStarted(
   deps: Pick<Deps, "redis" | "keys">,
-  ids: string[],
-  timeoutMs: number,
+  started: { id: string; deadline: number }[],
 ): Promise<void> {
-  if (ids.length === 0) return;
+  if (started.length === 0) return;
   const { redis, keys } = deps;
-  // A payment counts as in flight until its timeout at most, so one whose worker
-  // died stops counting before its slot's lease runs out.
-  await redis.run("paymentStart", [keys.inflight, keys.peak], [timeoutMs, ...ids]);
+  // A payment counts as in flight until its deadline at most, so one whose worker
+  // died stops counting before its slot's lease (which outlives the deadline) runs out.
+  await redis.run(
+    "paymentStart",
+    [keys.inflight, keys.peak],
+    started.flatMap((p) => [p.id, p.deadline]),
+  );
 }
 
 /**

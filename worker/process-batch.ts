@@ -6,12 +6,13 @@ import * as step from "./steps.js";
 
 /**
  * Tickets of one sale admitted together, in ticket order: one reserve call for all of
- * them, then each reserved ticket pays and settles (settlements and their mirroring in
- * Redis batch again in the settler). A ticket that must sleep (waiting for a unit, a
- * two_step hold, another attempt's payment) or that meets an error leaves the batch as a
- * ticket job of its own, whose id is the ticket id, so waking and retrying it work as for
- * any ticket; its batch-mates carry on. Every step follows the ticket's state in Redis, so
- * a batch run again (its worker died) redoes only what was not done.
+ * them, then each reserved ticket pays and settles (payment starts, approvals, settlements
+ * and their mirroring in Redis batch again across tickets). A ticket that must sleep
+ * (waiting for a unit, a two_step hold, another attempt's payment) or that meets an error
+ * leaves the batch as a ticket job of its own, whose id is the ticket id, so waking and
+ * retrying it work as for any ticket; its batch-mates carry on. Every step follows the
+ * ticket's state in Redis, so a batch run again (its worker died) redoes only what was
+ * not done.
  */
 export async function processBatch(ctx: WorkerCtx, job: Job): Promise<void> {
   const parsed = batchJobSchema.safeParse(job.data);
@@ -22,19 +23,20 @@ export async function processBatch(ctx: WorkerCtx, job: Job): Promise<void> {
   const states = await step.reserveMany(ctx.deps, ks);
 
   const alone: TicketJob[] = [];
-  const paying: Promise<void>[] = [];
+  const reserved: [TicketJob, step.TicketKeys][] = [];
   data.forEach((d, i) => {
     const [state, reason] = states[i] ?? [];
     const k = ks[i];
-    if (state === "reserved" && k) paying.push(payInBatch(ctx, d, k, alone));
+    if (state === "reserved" && k) reserved.push([d, k]);
     else if (state === "rejected" && reason)
       ctx.counters.inc("tickets_total", { status: "rejected", reason });
-    else if (state === "held" || state === "waiting" || state === "paying") alone.push(d);
+    else if (state === "held" || state === "waiting" || state === "paying" || state === "error")
+      alone.push(d);
     // Otherwise final already (the batch runs again) or gone: nothing left to do.
   });
-  // Sleepers get their own jobs before anyone pays, so a unit handed to one of them finds its job.
+  // Before anyone pays: should this fail, the batch is retried whole and nothing is in flight.
   if (alone.length > 0) await addTicketJobs(ctx.queue, alone.splice(0));
-  await Promise.all(paying);
+  await Promise.all(reserved.map(([d, k]) => payInBatch(ctx, d, k, alone)));
   if (alone.length > 0) await addTicketJobs(ctx.queue, alone);
 }
 

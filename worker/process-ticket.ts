@@ -39,6 +39,7 @@ export async function processTicket(ctx: WorkerCtx, job: Job, token?: string): P
   const data = parsed.data;
   const k = step.ticketKeys(ctx.deps, data);
   const [state, reason, expiresAt, confirmed] = await step.reserve(ctx.deps, k);
+  if (state === "error") throw new Error(`could not reserve for ${data.ticketId}: ${reason}`);
   if (state === "reserved") return payOrResume(ctx, job, token, data, k);
   if (state === "held") return hold(ctx, job, token, data, k, Number(expiresAt), confirmed === "1");
   // Counted where it was rejected: here only when this reserve did it (a reason comes back);
@@ -107,9 +108,19 @@ export async function pay(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys): 
   let started: Started;
   for (;;) {
     const leaseUntil = await ctx.slots.acquire(holder);
-    started = await ctx.desk.start({ k, holder, leaseUntil });
+    try {
+      started = await ctx.desk.start({ k, holder, leaseUntil });
+    } catch (err) {
+      // Not started (or not known to be): the slot goes back now rather than at its lease's end.
+      await ctx.slots.release(holder).catch(() => {});
+      throw err;
+    }
     // The lease ran out while this process was busy: ask again.
     if (started.status !== "noslot") break;
+  }
+  if (started.status === "error") {
+    await ctx.slots.release(holder).catch(() => {});
+    throw new Error(`could not start the payment of ${data.ticketId}`);
   }
   if (started.status !== "paying") {
     await ctx.slots.release(holder);
@@ -118,16 +129,19 @@ export async function pay(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys): 
   }
   const begun = performance.now();
   const answer = await paymentAnswer(started.settings);
-  // Not in flight any more, and the slot free for the next payment. Should Redis not
-  // answer, both run out by themselves (the count at the timeout, the lease just after),
-  // and the ticket still settles or fails.
-  await ctx.desk.end(holder).catch((err: unknown) => {
+  // Not in flight any more, and the slot free for the next payment, in the same round trip
+  // as the approval's record. Should Redis not answer, both run out by themselves (the
+  // count at the deadline, the lease just after), and the ticket still ends.
+  const ended = ctx.desk.end(holder).catch((err: unknown) => {
     ctx.deps.log.warn({ ticket: data.ticketId, err: String(err) }, "could not free a payment slot");
   });
+  const [paid, why] = answer === "approved" ? await ctx.desk.approve(k, holder) : [];
+  await ended;
   ctx.counters.inc("payments_total", { outcome: answer });
   ctx.counters.observe("payment_duration_seconds", (performance.now() - begun) / 1000);
-  // The approval is recorded by the settlement's own check of Redis (worker/settle.ts).
-  if (answer === "approved") await settle(ctx, data, k, holder);
+  if (paid === "error") throw new Error(`could not record the payment of ${data.ticketId}: ${why}`);
+  if (paid === "paid") await settle(ctx, data, k);
+  // An approval past the deadline fails as a timeout: it must never become a purchase.
   else await fail(ctx, data, k, answer === "declined" ? "payment_declined" : "payment_timeout", holder);
   return "done";
 }
@@ -175,22 +189,15 @@ async function fail(
   if (outcome === "noop" && detail === "paid") return settle(ctx, data, k);
 }
 
-/**
- * Settles a paid ticket in PostgreSQL and mirrors it in Redis (both batched with other
- * tickets by the settler). `holder`: the attempt whose approval has just come in, which
- * the settlement records in Redis first; absent when it was recorded before.
- */
-async function settle(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys, holder?: string): Promise<void> {
+/** Settles a paid ticket in PostgreSQL and mirrors it in Redis (both batched with other tickets by the settler). */
+async function settle(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys): Promise<void> {
   const result = await ctx.settler.settle({
     ticketId: data.ticketId,
     saleId: data.saleId,
     itemId: data.itemId,
     userId: data.userId,
-    ...(holder ? { holder } : {}),
     finalize: true,
   });
-  // Approved too late (past its deadline) or for an attempt that no longer pays the ticket.
-  if ("late" in result) return fail(ctx, data, k, "payment_timeout", holder ?? "");
   if ("purchaseId" in result) {
     const { done, rejected } = result.finalized ?? { done: "noop", rejected: [] };
     if (done === "purchased") {
@@ -209,7 +216,7 @@ async function settle(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys, holde
   // real and goes to the next in line).
   ctx.deps.log.error({ ticket: data.ticketId, reason: result.refused }, "settlement refused by PostgreSQL");
   const mode = result.refused === "sold_out" ? "void" : "refuse";
-  const [outcome, detail] = await step.release(ctx.deps, k, result.refused, holder ?? "", mode, false);
+  const [outcome, detail] = await step.release(ctx.deps, k, result.refused, "", mode, false);
   if (outcome !== "noop") ctx.counters.inc("tickets_total", { status: "rejected", reason: result.refused });
   if (outcome === "handed" && detail) await wakeTickets(ctx.queue, data.saleId, [detail]);
 }

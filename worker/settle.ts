@@ -10,23 +10,17 @@ export interface Settlement {
   saleId: string;
   itemId: string;
   userId: string;
-  /**
-   * The slot holder of a payment just approved, recorded in Redis by the settlement's own
-   * check; absent when an earlier attempt recorded it (a retried settlement).
-   */
-  holder?: string;
   /** Mirror the purchase in Redis too, with the batch's other purchases of its sale (one call). */
   finalize?: boolean;
 }
 
 /**
- * A committed purchase (with what finalizing it in Redis did, when asked for), the
- * constraint that refused it (the second guard at work), or an approval too late to count.
+ * A committed purchase (with what finalizing it in Redis did, when asked for), or the
+ * constraint that refused it (the second guard at work).
  */
 export type SettleResult =
   | { purchaseId: string; finalized?: Finalized }
-  | { refused: "sold_out" | "user_limit_reached" }
-  | { late: true };
+  | { refused: "sold_out" | "user_limit_reached" };
 
 type SettleDeps = Pick<Deps, "db" | "redis" | "keys">;
 
@@ -101,37 +95,36 @@ const DEADLOCK = "40P01";
 // How long the check of Redis may hold the settlement lock; past it Redis counts as away.
 const FENCE_TIMEOUT_MS = 1000;
 
-/** What Redis said of each ticket under the lock (shared/lua/confirm-paid.lua), or 'away' when it could not be asked. */
-type Verdict = "ok" | "stale" | "late" | "away";
+/** What Redis said of each ticket under the lock (shared/lua/confirm-paid.lua). */
+type Verdict = "ok" | "stale";
 
 /**
- * The check of Redis made while the sale's settlement lock is held, one script per sale
- * (shared/lua/confirm-paid.lua), which also records approvals just in (`holder` set), so
- * an approval costs no round trip of its own. A reload of the sale (shared/sales/load.ts)
- * holds the same lock from its first read of PostgreSQL until it has published the sale
- * in Redis, so here either the sale is not (yet) in Redis and no reload began, so its
- * reload will read this commit; or a reload died half-way (its marker stands without the
- * sale hash) and the next keeps what it read before this commit, so nothing of the sale
- * may settle until one publishes; or the sale is there, and a ticket not shown paying and
- * paid (or purchased, for a retry) was lost with the Redis that knew its payment and has
- * been queued again or dropped: settling it now would sell a unit the rebuilt Redis counts
- * as available, to a buyer it counts short. When this process cannot ask Redis (its
- * connection not ready, or no answer within FENCE_TIMEOUT_MS) a payment recorded before
- * settles, as it must while Redis is down, so an approved payment is kept: the gap is a
- * Redis another process has rebuilt meanwhile (docs/reliability.md); an approval not yet
- * recorded waits for Redis ('away': its ticket is retried).
+ * The tickets of a batch that may settle, asked of Redis while the sale's settlement
+ * lock is held (one script per sale, shared/lua/confirm-paid.lua). A reload of the sale
+ * (shared/sales/load.ts) holds the same lock from its first read of PostgreSQL until it
+ * has published the sale in Redis, so here either the sale is not (yet) in Redis and no
+ * reload began, so its reload will read this commit; or a reload died half-way (its
+ * marker stands without the sale hash) and the next keeps what it read before this
+ * commit, so nothing of the sale may settle until one publishes; or the sale is there,
+ * and a ticket not shown paying and paid (or purchased, for a retry) was lost with the
+ * Redis that knew its payment and has been queued again or dropped: settling it now
+ * would sell a unit the rebuilt Redis counts as available, to a buyer it counts short.
+ * When this process cannot ask Redis (its connection not ready, or no answer within
+ * FENCE_TIMEOUT_MS) everything settles, as it must while Redis is down, so an approved
+ * payment is kept: the gap is a Redis another process has rebuilt meanwhile
+ * (docs/reliability.md).
  */
 async function confirmInRedis(deps: SettleDeps, batch: Settlement[]): Promise<Verdict[]> {
   const { redis, keys } = deps;
-  const away = batch.map((b): Verdict => (b.holder ? "away" : "ok"));
-  if (redis.status !== "ready") return away;
+  const all = batch.map((): Verdict => "ok");
+  if (redis.status !== "ready") return all;
   const bySale = new Map<string, number[]>();
   batch.forEach((b, i) => {
     const group = bySale.get(b.saleId);
     if (group) group.push(i);
     else bySale.set(b.saleId, [i]);
   });
-  const verdicts = [...away];
+  const verdicts = [...all];
   const checked = Promise.all(
     [...bySale].map(async ([saleId, group]) => {
       // One call per sale: its keys share one cluster slot.
@@ -141,7 +134,7 @@ async function confirmInRedis(deps: SettleDeps, batch: Settlement[]): Promise<Ve
       const [, said] = (await redis.run(
         "confirmPaid",
         [keys.sale(saleId), keys.saleUnpublished(saleId), ...ticketHashes],
-        group.map((i) => batch[i]?.holder ?? ""),
+        [],
       )) as [string, Verdict[]];
       group.forEach((i, j) => {
         verdicts[i] = said[j] ?? "stale";
@@ -152,8 +145,8 @@ async function confirmInRedis(deps: SettleDeps, batch: Settlement[]): Promise<Ve
     () => true,
     () => false,
   );
-  // No answer: settle what was recorded before, as while Redis is down.
-  return answered ? verdicts : away;
+  // No answer: settle them all, as while Redis is down.
+  return answered ? verdicts : all;
 }
 
 /**
@@ -183,8 +176,6 @@ async function settleLocked(
   })) as { ids: Map<string, string>; verdicts: Verdict[] };
 }
 
-const awayError = () => new Error("Redis did not answer the settlement check; the ticket is retried");
-
 async function settleBatch(deps: SettleDeps, batch: Settlement[]): Promise<Outcome[]> {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -192,8 +183,6 @@ async function settleBatch(deps: SettleDeps, batch: Settlement[]): Promise<Outco
       return batch.map((b, i): Outcome => {
         const verdict = verdicts[i];
         if (verdict === "stale") return { stale: true };
-        if (verdict === "late") return { late: true };
-        if (verdict === "away") return { error: awayError() };
         const id = ids.get(b.ticketId);
         if (!id) throw new Error(`ticket ${b.ticketId} was not settled`);
         return { purchaseId: id };
@@ -206,8 +195,7 @@ async function settleBatch(deps: SettleDeps, batch: Settlement[]): Promise<Outco
         if (refused) return [{ refused }];
         throw err;
       }
-      // A constraint refused one of them: settle each alone to find which (an approval
-      // recorded by the first check is found recorded by the next).
+      // A constraint refused one of them: settle each alone to find which.
       const out: Outcome[] = [];
       for (const b of batch) out.push(...(await settleBatch(deps, [b])));
       return out;
@@ -241,7 +229,11 @@ async function finalizeSettled(deps: SettleDeps, batch: Settlement[], out: Outco
         );
         group.forEach((i, j) => {
           const o = out[i] as { purchaseId: string };
-          out[i] = { purchaseId: o.purchaseId, finalized: done[j] ?? { done: "noop", rejected: [] } };
+          const f = done[j] ?? { done: "noop", rejected: [] };
+          out[i] =
+            f.done === "error"
+              ? { error: new Error(`could not finalize ${batch[i]?.ticketId}: ${f.why}`) }
+              : { purchaseId: o.purchaseId, finalized: f };
         });
       } catch (err) {
         for (const i of group) out[i] = { error: err as Error };

@@ -25,7 +25,20 @@ interface Waiter {
  * the number of tickets waiting.
  */
 export function createSlotPool(deps: Deps, settings: SettingsWatcher) {
-  const waiters: Waiter[] = [];
+  // A FIFO read from `head`: a backlog's batches queue thousands of waiters here, and
+  // taking a few from the front of an array that long must not shift all the rest.
+  let waiters: Waiter[] = [];
+  let head = 0;
+  const waiting = () => waiters.length - head;
+  const take = (n: number) => {
+    const out = waiters.slice(head, head + n);
+    head += out.length;
+    if (head > 1024 && head * 2 > waiters.length) {
+      waiters = waiters.slice(head);
+      head = 0;
+    }
+    return out;
+  };
   let pumping = false;
   let closed = false;
   let wake: (() => void) | null = null;
@@ -47,8 +60,8 @@ export function createSlotPool(deps: Deps, settings: SettingsWatcher) {
     if (pumping) return;
     pumping = true;
     try {
-      while (waiters.length > 0 && !closed) {
-        const ask = waiters.slice(0, askSize);
+      while (waiting() > 0 && !closed) {
+        const ask = waiters.slice(head, head + askSize);
         const lease = settings.get().timeout_ms + LEASE_GRACE_MS;
         let granted = 0;
         let until = 0;
@@ -63,7 +76,7 @@ export function createSlotPool(deps: Deps, settings: SettingsWatcher) {
         } catch (err) {
           deps.log.warn({ err: String(err) }, "slot acquire failed; retrying");
         }
-        for (const w of waiters.splice(0, granted)) w.resolve(until);
+        for (const w of take(granted)) w.resolve(until);
         askSize = Math.min(MAX_ASK, Math.max(MIN_ASK, granted * 2));
         if (granted < ask.length) await nap();
       }
@@ -90,10 +103,10 @@ export function createSlotPool(deps: Deps, settings: SettingsWatcher) {
     freed() {
       wake?.();
     },
-    waiting: () => waiters.length,
+    waiting,
     close() {
       closed = true;
-      for (const w of waiters.splice(0)) w.reject(new Error("slot pool closed"));
+      for (const w of take(waiting())) w.reject(new Error("slot pool closed"));
     },
   };
 }

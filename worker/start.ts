@@ -4,7 +4,6 @@ import { createCounterSink } from "../shared/metrics/counters.js";
 import { initSettings } from "../shared/payments/settings.js";
 import { BATCH_JOB, CHECKOUT_QUEUE, checkoutQueueOptions, checkoutWorkerOptions } from "../shared/queues.js";
 import { createRedis } from "../shared/redis.js";
-import { createGate } from "./gate.js";
 import { createPaymentDesk } from "./payment-desk.js";
 import { processBatch } from "./process-batch.js";
 import { processTicket, type WorkerCtx } from "./process-ticket.js";
@@ -30,16 +29,11 @@ export async function startWorker(deps: Deps) {
   const counters = createCounterSink(deps);
   const desk = createPaymentDesk(deps, settings, slots);
   const ctx: WorkerCtx = { deps, settings, slots, desk, settler, queue, counters };
-  const gate = createGate(deps.cfg.WORKER_CONCURRENCY);
-  const run = async (job: Job, token?: string) => {
-    const n = job.name === BATCH_JOB ? ((job.data as { tickets?: unknown[] }).tickets?.length ?? 1) : 1;
-    await gate.enter(n);
-    try {
-      return await (job.name === BATCH_JOB ? processBatch(ctx, job) : processTicket(ctx, job, token));
-    } finally {
-      gate.leave(n);
-    }
-  };
+  // A batch reserves for all its tickets as it starts, in queue order, whichever process
+  // runs it: so a process never holds a fetched job back (that would let another process
+  // serve later tickets first).
+  const run = (job: Job, token?: string) =>
+    job.name === BATCH_JOB ? processBatch(ctx, job) : processTicket(ctx, job, token);
   const worker = new Worker(CHECKOUT_QUEUE, run, {
     connection,
     ...checkoutWorkerOptions(deps.cfg, deps.keys),

@@ -129,15 +129,34 @@ export async function startPayment(
   return out ?? ["missing"];
 }
 
+/** Records a successful payment (see markPaidMany); the slot is freed in the same round trip. */
 export async function markPaid(deps: Deps, k: TicketKeys, holder: string): Promise<string[]> {
   // Sent together, one round trip: on one Redis they run in this order. In a cluster
   // they may cross, which is harmless: the payment has ended (the simulator counted
   // it out), and no attempt ever pays a ticket twice.
   const [out] = await Promise.all([
-    deps.redis.run("markPaid", [k.ticket], [holder]) as Promise<string[]>,
+    markPaidMany(deps, [{ k, holder }]),
     deps.redis.zrem(deps.keys.slots, holder),
   ]);
-  return out;
+  return out[0] ?? ["late", "missing"];
+}
+
+/**
+ * Records successful payments of one sale as they answer, one call: ['paid'], or
+ * ['late', why] when the ticket's deadline passed or another attempt pays it (the
+ * payment must not become a purchase), or ['error', why] for a ticket whose hash could
+ * not be read (that ticket alone).
+ */
+export async function markPaidMany(
+  deps: Pick<Deps, "redis">,
+  paid: { k: TicketKeys; holder: string }[],
+): Promise<string[][]> {
+  if (paid.length === 0) return [];
+  return (await deps.redis.run(
+    "markPaid",
+    paid.map((p) => p.k.ticket),
+    paid.map((p) => p.holder),
+  )) as string[][];
 }
 
 /**
@@ -171,6 +190,8 @@ export interface Finalized {
   done: string;
   /** When it sold the item's last unit, the seqs of the waiters it rejected. */
   rejected: string[];
+  /** done 'error': why this ticket could not be finalized (its settlement is retried). */
+  why?: string;
 }
 
 /** Mirrors a committed purchase in Redis. */
@@ -192,6 +213,15 @@ export async function finalizeMany(
     keys.push(k.item, k.ticket, k.waitlist, k.line);
     args.push(purchaseId, k.seq);
   }
-  const out = (await deps.redis.run("finalize", keys, args)) as [string, number, string[] | undefined][];
-  return out.map(([state, , rejected]) => ({ done: state, rejected: rejected ?? [] }));
+  const out = (await deps.redis.run("finalize", keys, args)) as [
+    string,
+    number,
+    string[] | undefined,
+    string?,
+  ][];
+  return out.map(([state, , rejected, why]) => ({
+    done: state,
+    rejected: rejected ?? [],
+    ...(why ? { why } : {}),
+  }));
 }

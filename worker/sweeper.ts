@@ -1,13 +1,14 @@
 import type { Queue } from "bullmq";
 import type { Deps } from "../shared/deps.js";
 import { ticketId } from "../shared/keys.js";
+import { batchJobSchema } from "../shared/queues.js";
 import { FINAL } from "../shared/tickets/view.js";
 
 // A ticket with no job can exist: its API died between accepting it and
 // queueing it, or its job used up every attempt. Every SWEEP_MS one worker
 // (whoever takes the lock) looks at tickets older than STALE_MS that are not
 // final, and gives each one a job again. The job id is the ticket id, so a
-// ticket whose job is alive is left alone.
+// ticket whose job is alive is left alone, and so is one in a batch job still to run.
 const SWEEP_MS = 10_000;
 const STALE_MS = 30_000;
 const BATCH = 500;
@@ -63,6 +64,7 @@ async function sweepSale(deps: Deps, queue: Queue, saleId: string, now: number):
   const last = Number((await redis.hget(keys.sale(saleId), "tseq")) ?? 0);
   let cursor = Math.max(1, Number((await redis.get(keys.sweepCursor(saleId))) ?? 1));
   const revived: string[] = [];
+  const batches = liveBatches(deps, queue, saleId);
   let settledPrefix = true;
   for (let from = cursor; from <= last && from < cursor + MAX_SCAN; from += BATCH) {
     const pipe = redis.pipeline();
@@ -84,6 +86,7 @@ async function sweepSale(deps: Deps, queue: Queue, saleId: string, now: number):
         return revived;
       }
       const id = ticketId(saleId, seq);
+      if (await batches.holds(seq)) continue;
       if (await revive(queue, id, { ticketId: id, saleId, itemId: item ?? "", userId: user ?? "" })) {
         revived.push(id);
       }
@@ -93,6 +96,42 @@ async function sweepSale(deps: Deps, queue: Queue, saleId: string, now: number):
   if (revived.length)
     deps.log.warn({ sale: saleId, tickets: revived.length }, "gave orphaned tickets a job again");
   return revived;
+}
+
+/**
+ * Whether a ticket is in a batch job still to be run (shared/checkout/enqueue.ts): such a
+ * ticket has no job of its own, and is in the hands of its batch. A batch's id is its
+ * first ticket's, so only the JOB_BATCH_MAX ids up to the ticket's can hold it; each is
+ * read once per sweep of the sale.
+ */
+function liveBatches(deps: Deps, queue: Queue, saleId: string) {
+  const known = new Map<number, Set<number>>();
+  return {
+    async holds(seq: number): Promise<boolean> {
+      const from = Math.max(1, seq - deps.cfg.JOB_BATCH_MAX + 1);
+      const unread: number[] = [];
+      for (let lead = from; lead <= seq; lead++) if (!known.has(lead)) unread.push(lead);
+      if (unread.length > 0) {
+        const pipe = deps.redis.pipeline();
+        for (const lead of unread)
+          pipe.hmget(queue.toKey(`b-${ticketId(saleId, lead)}`), "data", "finishedOn");
+        const rows = (await pipe.exec()) ?? [];
+        unread.forEach((lead, i) => {
+          const [data, finishedOn] = (rows[i]?.[1] ?? []) as (string | null)[];
+          const members = new Set<number>();
+          // A finished batch (failed for good) holds nothing any more.
+          if (data && !finishedOn) {
+            const parsed = batchJobSchema.safeParse(JSON.parse(data));
+            if (parsed.success)
+              for (const t of parsed.data.tickets) members.add(Number(t.ticketId.split("-")[1]));
+          }
+          known.set(lead, members);
+        });
+      }
+      for (let lead = from; lead <= seq; lead++) if (known.get(lead)?.has(seq)) return true;
+      return false;
+    },
+  };
 }
 
 async function revive(queue: Queue, id: string, data: Record<string, string>): Promise<boolean> {

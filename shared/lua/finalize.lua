@@ -7,7 +7,8 @@
 -- ARGV[1] ticket key prefix   ARGV[2] final-ticket ttl (s)   ARGV[3] sale events channel
 -- then for each ticket i: ARGV[2*i+2] purchase id   ARGV[2*i+3] ticket seq
 -- Publishes "seq:purchased:ms" per ticket and one "waiter:rejected:ms" per waiter rejected, in one message.
--- Returns one entry per ticket, in order: {'purchased', waiters rejected, {their seqs}} | {'noop', status}:
+-- Returns one entry per ticket, in order: {'purchased', waiters rejected, {their seqs}} | {'noop', status}
+-- | {'error', 0, {}, message}:
 -- the caller wakes the rejected waiters' jobs, which would otherwise sleep until their re-check for nothing.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -50,7 +51,9 @@ end
 local out = {}
 for i = 1, (#KEYS - 2) / 4 do
   local b = 2 + 4 * (i - 1)
-  out[i] = finalize_one(KEYS[b + 1], KEYS[b + 2], KEYS[b + 3], KEYS[b + 4], ARGV[2 * i + 2], ARGV[2 * i + 3])
+  -- One ticket's error fails that ticket alone (its settlement is retried and finds its purchase).
+  local ok, res = pcall(finalize_one, KEYS[b + 1], KEYS[b + 2], KEYS[b + 3], KEYS[b + 4], ARGV[2 * i + 2], ARGV[2 * i + 3])
+  out[i] = ok and res or {'error', 0, {}, type(res) == 'table' and tostring(res.err) or tostring(res)}
 end
 if #events > 0 then redis.call('PUBLISH', ARGV[3], table.concat(events, ' ')) end
 return out

@@ -12,7 +12,7 @@
 -- Publishes one message with a "seq:reserved:ms" or "seq:rejected:ms" word per ticket that left the line.
 -- Returns one entry per ticket, in order:
 --   {'reserved'} | {'held', code secret, expires_at ms, confirmed '1' or ''} (two_step)
---   | {'waiting'} | {'rejected', reason} | {current status} | {'missing'}
+--   | {'waiting'} | {'rejected', reason} | {current status} | {'missing'} | {'error', message}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[1])
@@ -116,7 +116,10 @@ end
 local out = {}
 for i = 1, (#KEYS - 4) / 4 do
   local b = 4 + 4 * (i - 1)
-  out[i] = reserve_one(KEYS[b + 1], KEYS[b + 2], KEYS[b + 3], KEYS[b + 4], ARGV[2 * i + 1], ARGV[2 * i + 2])
+  -- An error (a key of the wrong type, a sale not loaded yet) fails that ticket alone; the
+  -- caller retries it. It comes before the ticket's first write in every case but a corrupt hash.
+  local ok, res = pcall(reserve_one, KEYS[b + 1], KEYS[b + 2], KEYS[b + 3], KEYS[b + 4], ARGV[2 * i + 1], ARGV[2 * i + 2])
+  out[i] = ok and res or {'error', type(res) == 'table' and tostring(res.err) or tostring(res)}
 end
 if #events > 0 then redis.call('PUBLISH', ARGV[2], table.concat(events, ' ')) end
 return out

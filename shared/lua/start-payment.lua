@@ -13,30 +13,30 @@
 -- ARGV[b+1] slot holder id (kept so a later attempt can free it)   ARGV[b+2] ticket seq
 -- ARGV[b+3] the slot's lease expiry (ms)
 -- Returns one entry per ticket: {'paying', deadline_ms} | {'extend'} (stretch the lease first)
---       | {'busy', deadline_ms} (another attempt is paying) | {current status}
+--       | {'busy', deadline_ms} (another attempt is paying) | {current status} | {'error', message}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local wanted = now + tonumber(ARGV[1])
 local grace, shortfall = tonumber(ARGV[4]), tonumber(ARGV[5])
 local events = {}
 local out = {}
+local function start(key, holder, seq, lease)
+  local tk = redis.call('HMGET', key, 'st', 'pd')
+  local covered = lease - grace
+  if tk[1] == 'paying' then return {'busy', tk[2]} end
+  if tk[1] ~= 'reserved' then return {tk[1] or 'missing'} end
+  if wanted - covered > shortfall then return {'extend'} end
+  local deadline = math.min(wanted, covered)
+  redis.call('HSET', key, 'st', 'paying', 'pd', deadline, 'sh', holder, 'w', ARGV[2], 'ua', now)
+  table.insert(events, seq .. ':paying:' .. now)
+  return {'paying', deadline}
+end
+
 for i = 1, #KEYS do
   local b = 5 + 3 * (i - 1)
-  local holder, seq, lease = ARGV[b + 1], ARGV[b + 2], tonumber(ARGV[b + 3])
-  local tk = redis.call('HMGET', KEYS[i], 'st', 'pd')
-  local covered = lease - grace
-  if tk[1] == 'paying' then
-    out[i] = {'busy', tk[2]}
-  elseif tk[1] ~= 'reserved' then
-    out[i] = {tk[1] or 'missing'}
-  elseif wanted - covered > shortfall then
-    out[i] = {'extend'}
-  else
-    local deadline = math.min(wanted, covered)
-    redis.call('HSET', KEYS[i], 'st', 'paying', 'pd', deadline, 'sh', holder, 'w', ARGV[2], 'ua', now)
-    table.insert(events, seq .. ':paying:' .. now)
-    out[i] = {'paying', deadline}
-  end
+  -- One ticket's broken hash fails that ticket alone.
+  local ok, res = pcall(start, KEYS[i], ARGV[b + 1], ARGV[b + 2], tonumber(ARGV[b + 3]))
+  out[i] = ok and res or {'error', type(res) == 'table' and tostring(res.err) or tostring(res)}
 end
 if #events > 0 then redis.call('PUBLISH', ARGV[3], table.concat(events, ' ')) end
 return out
