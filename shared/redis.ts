@@ -8,7 +8,7 @@ const SCRIPTS = {
   reserve: -1,
   extendLease: 1,
   startPayment: -1,
-  markPaid: 1,
+  markPaid: -1,
   release: 8,
   finalize: -1,
   confirmPaid: -1,
