@@ -41,6 +41,25 @@ describe("checkout ?wait, with a worker", () => {
     expect(env.api.ctx.events.size()).toBe(0);
   });
 
+  it("a final answer says why: the purchase, or the reason it was refused", async () => {
+    await env.setPayments({ latency_ms: { min: 200, max: 200 } });
+    await env.createSale({ items: [{ item_id: "last", stock: 1 }] });
+    // Both admitted (a unit is still there, or reserved); the second waits for it and is told sold out.
+    const [won, lost] = await Promise.all(
+      ["r1", "r2"].map((u) =>
+        env.json<Accepted & { reason: string | null; purchase_id: string | null }>(
+          `/checkout?user_id=${u}&id=last&wait=20000`,
+          { method: "POST" },
+        ),
+      ),
+    );
+    await env.setPayments({ latency_ms: { min: 0, max: 2 } });
+    const bodies = [won?.body, lost?.body].sort((a, b) => (a?.status ?? "").localeCompare(b?.status ?? ""));
+    expect(bodies[0]).toMatchObject({ status: "purchased", reason: null });
+    expect(bodies[0]?.purchase_id).toMatch(/^[0-9]+$/);
+    expect(bodies[1]).toMatchObject({ status: "rejected", reason: "sold_out", purchase_id: null });
+  });
+
   it("a ticket refused for the limit answers rejected in the same request", async () => {
     await env.createSale({ items: [{ item_id: "one", stock: 5 }], user_limit: 1 });
     const first = await env.json<Accepted>("/checkout?user_id=lim&id=one&wait=20000", { method: "POST" });

@@ -129,6 +129,8 @@ export function checkoutRoutes(ctx: ApiCtx) {
         poll_url: pollUrl,
         // A replayed ticket that is already final has nothing left to poll for.
         poll_after_ms: where.poll_after_ms ?? 0,
+        // Read at the end of a wait or for a replay: a final answer says why, so no poll is needed for it.
+        ...(t ? { reason: t.reason, purchase_id: t.purchase_id } : {}),
         ...code,
       } satisfies z.output<typeof checkoutAccepted>;
       return answerJson(c, accepted, 202, { Location: pollUrl });

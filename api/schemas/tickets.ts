@@ -67,6 +67,13 @@ export const checkoutAccepted = z
     poll_after_ms: count.openapi({
       description: "When to poll again: short near the front, longer far back (100 ms to 10 s).",
     }),
+    reason: z.string().nullable().optional().openapi({
+      description:
+        "With `?wait` or a replay, once the ticket is `rejected` or `failed`: why (as on the ticket); null otherwise.",
+    }),
+    purchase_id: z.string().nullable().optional().openapi({
+      description: "With `?wait` or a replay, once the ticket is `purchased`: its purchase; null otherwise.",
+    }),
     code: codeField,
     expires_at: expiresField,
   })

@@ -113,7 +113,6 @@ async function tryAdmit(
       cfg.QUEUE_MAX,
       fingerprint,
       IDEMPOTENCY_TTL_S,
-      keys.events(saleId),
       cfg.FAIR_START_WINDOW_S * 1000,
       cfg.RATE_USER_PER_S,
       cfg.RATE_USER_BURST,

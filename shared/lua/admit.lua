@@ -8,9 +8,9 @@
 -- ARGV[4] line factor (queued tickets allowed per unit still sellable)
 -- ARGV[5] queue max (queued tickets across the sale)
 -- ARGV[6] idempotency fingerprint ('' = no key)   ARGV[7] idempotency ttl (s)
--- ARGV[8] sale events channel (publishes "seq:queued:ms")
--- ARGV[9] fair-start window (ms before the opening that checkouts enter the room; 0 = none)
--- ARGV[10] the user's checkout rate (tokens per second; 0 = no limit)   ARGV[11] its burst
+-- ARGV[8] fair-start window (ms before the opening that checkouts enter the room; 0 = none)
+-- ARGV[9] the user's checkout rate (tokens per second; 0 = no limit)   ARGV[10] its burst
+-- Publishes nothing: no one can be watching a ticket before its id is handed out.
 -- Returns {'ok', seq, position, created_at, av, rs, sd, tot, gap, lt, defer, starts_at, mode}
 --   | {'existing', seq} | {'rate_limited', ms until a token} | {'<error code>'}
 --   (the item's stock and line pace, so the answer carries an ETA without another read; gap/lt '' if unknown;
@@ -37,7 +37,7 @@ local sa = tonumber(s[2])
 local defer = ''
 if now < sa then
   -- Shortly before the opening a checkout waits in the room, shuffled at the opening.
-  if now < sa - tonumber(ARGV[9]) then return {'sale_not_active'} end
+  if now < sa - tonumber(ARGV[8]) then return {'sale_not_active'} end
   defer = 'room'
 elseif x[2] == 'room' or x[2] == 'draining' then
   -- Open, but the room is not all queued yet: this ticket goes behind it.
@@ -47,9 +47,9 @@ end
 -- The user's token bucket, here rather than in a call of its own: one round trip per
 -- checkout. A replay (above) or a checkout for another sale's item costs no token;
 -- a refused one costs none either, so the clock alone refills.
-local rate = tonumber(ARGV[10])
+local rate = tonumber(ARGV[9])
 if rate > 0 then
-  local burst = tonumber(ARGV[11])
+  local burst = tonumber(ARGV[10])
   local b = redis.call('HMGET', KEYS[10], 't', 'ts')
   local tokens = burst
   -- max(0, ...): a clock step backwards must not drain the bucket.
@@ -99,7 +99,6 @@ else
   end
 end
 if x[1] == 'two_step' then redis.call('HSET', tkey, 'two', '1') end
-redis.call('PUBLISH', ARGV[8], seq .. ':queued:' .. now)
 if ARGV[6] ~= '' then
   redis.call('SET', KEYS[5], ARGV[6] .. '|' .. seq, 'EX', tonumber(ARGV[7]))
 end
