@@ -83,7 +83,7 @@ export function createPaymentDesk(
   );
   const ends = createBatcher<string, void>(
     async (holders) => {
-      await paymentsEnded(deps, holders, (pipe) => pipe.zrem(deps.keys.slots, ...holders));
+      await paymentsEnded(deps, holders, () => deps.redis.zrem(deps.keys.slots, ...holders));
       slots.freed();
       return holders.map(() => undefined);
     },

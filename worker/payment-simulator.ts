@@ -41,19 +41,16 @@ export function paymentAnswer(s: PaymentSettings): Promise<PaymentAnswer> {
 }
 
 /**
- * Stops counting payments in flight. `then` adds to the same pipeline (freeing their
- * slots), so it runs after, in the same round trip: never a free slot with its payment
- * still counted. Both keys share the {g} tag, so this holds in a cluster too.
+ * Stops counting payments in flight. `then` sends more in the same tick (freeing their
+ * slots): on one connection the commands run in the order sent, so never a free slot
+ * with its payment still counted (both keys share the {g} tag, so one node in a cluster
+ * too), and with auto-pipelining they share one write with whatever else goes out now.
  */
 export async function paymentsEnded(
   deps: Pick<Deps, "redis" | "keys">,
   ids: string[],
-  then?: (pipe: ReturnType<Deps["redis"]["pipeline"]>) => void,
+  then?: () => Promise<unknown>,
 ): Promise<void> {
   if (ids.length === 0) return;
-  const pipe = deps.redis.pipeline().zrem(deps.keys.inflight, ...ids);
-  then?.(pipe);
-  const res = (await pipe.exec()) ?? [];
-  const failed = res.find(([err]) => err);
-  if (failed?.[0]) throw failed[0];
+  await Promise.all([deps.redis.zrem(deps.keys.inflight, ...ids), then?.()]);
 }
