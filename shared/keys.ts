@@ -98,8 +98,12 @@ export function makeKeys(prefix: string) {
     roomOut: (saleId: string) => `${sale(saleId)}:rq`,
     /** STRING: held by the one worker opening (shuffling and queueing) the room. */
     roomLock: (saleId: string) => `${sale(saleId)}:rl`,
-    /** STRING per Idempotency-Key: the ticket it created. */
-    idempotency: (saleId: string, key: string) => `${sale(saleId)}:k:${key}`,
+    /**
+     * STRING per user and Idempotency-Key: the ticket it created. Per user, so one shopper
+     * can neither claim nor block another's key. The user id cannot contain ':' (ids are
+     * [A-Za-z0-9_-]), so the two parts never run together.
+     */
+    idempotency: (saleId: string, userId: string, key: string) => `${sale(saleId)}:k:${userId}:${key}`,
   };
 }
 

@@ -98,7 +98,7 @@ async function tryAdmit(
       keys.item(saleId, input.itemId),
       keys.held(saleId),
       keys.pending(saleId),
-      keys.idempotency(saleId, input.idempotencyKey ?? "-"),
+      keys.idempotency(saleId, input.userId, input.idempotencyKey ?? "-"),
       keys.line(saleId, input.itemId),
       keys.saleMode(saleId),
       keys.room(saleId),
