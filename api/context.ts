@@ -6,6 +6,7 @@ import type { Deps } from "../shared/deps.js";
 import type { CounterSink } from "../shared/metrics/counters.js";
 import type { SaleDirectory } from "../shared/sales/directory.js";
 import type { TicketEvents } from "../shared/tickets/events.js";
+import type { OpenWaits } from "./open-waits.js";
 
 /** What the routes share: the stores, the sale directory, and the queue's producer side. */
 export interface ApiCtx {
@@ -22,4 +23,6 @@ export interface ApiCtx {
   counters: CounterSink;
   /** Ticket changes pushed from Redis, for long polls and event streams. */
   events: TicketEvents;
+  /** Long polls, checkout waits and event streams open per client, bounded. */
+  waits: OpenWaits;
 }

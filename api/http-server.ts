@@ -16,6 +16,7 @@ import { getRequestListener, RequestError } from "@hono/node-server";
 // Node's default of 511, and each dropped SYN costs its client a 1 s, 3 s, 7 s retry; the
 // kernel caps this at net.core.somaxconn (4096 on current Linux).
 const LISTEN_BACKLOG = 4096;
+const CHECK_TIMEOUTS_MS = 1000;
 
 const errorBody = (message: string) => JSON.stringify({ error: { code: "invalid_request", message } });
 
@@ -40,6 +41,7 @@ export function contractServer(
   fetch: Parameters<typeof getRequestListener>[0],
   hostname: string,
   onInternal?: (err: unknown) => void,
+  limits: Pick<ServerOptions, "headersTimeout" | "requestTimeout"> = {},
 ) {
   const listener = getRequestListener(fetch, {
     hostname,
@@ -62,13 +64,23 @@ export function contractServer(
   // serve() calls it as createServer(serverOptions, its own listener): ours replaces that listener.
   const make = (options: ServerOptions) => {
     // Node's Host check answers without a body: ours answers the same 400 with one.
-    const server = createServer({ ...options, requireHostHeader: false }, (req, res) => {
-      const hosts = hostHeaders(req);
-      // HTTP/1.1 requires exactly one Host (RFC 9112 §3.2); two is a smuggling attempt.
-      if (hosts > 1 || (hosts === 0 && req.httpVersion === "1.1"))
-        return refuse(res, hosts ? "more than one Host header" : "a Host header is required");
-      void listener(req, res);
-    });
+    const server = createServer(
+      {
+        ...options,
+        ...limits,
+        requireHostHeader: false,
+        // How often Node looks for requests past headersTimeout / requestTimeout (default 30 s):
+        // a client sending its headers byte by byte is cut off within a second of its timeout.
+        connectionsCheckingInterval: CHECK_TIMEOUTS_MS,
+      },
+      (req, res) => {
+        const hosts = hostHeaders(req);
+        // HTTP/1.1 requires exactly one Host (RFC 9112 §3.2); two is a smuggling attempt.
+        if (hosts > 1 || (hosts === 0 && req.httpVersion === "1.1"))
+          return refuse(res, hosts ? "more than one Host header" : "a Host header is required");
+        void listener(req, res);
+      },
+    );
     // serve() listens as listen(port, hostname, callback), with Node's default queue of 511.
     const listen = server.listen.bind(server) as (...args: unknown[]) => Server;
     server.listen = ((port: number, host: string, cb: () => void) =>

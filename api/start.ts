@@ -21,6 +21,7 @@ import { createApp } from "./app.js";
 import type { ApiCtx } from "./context.js";
 import { onClientError } from "./errors.js";
 import { contractServer } from "./http-server.js";
+import { createOpenWaits } from "./open-waits.js";
 
 // How long a stopping API lets requests in flight finish, within shared/process.ts's stop timeout.
 const DRAIN_MS = 8000;
@@ -42,6 +43,7 @@ export async function startApi(deps: Deps, port = deps.cfg.PORT) {
     queues: [queue, calendar],
     counters: createCounterSink(deps),
     events: createTicketEvents(deps.cfg, deps.keys),
+    waits: createOpenWaits(deps.cfg.MAX_WAITS_PER_CLIENT, deps.cfg.TRUST_PROXY),
   };
   const app = createApp(ctx);
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
@@ -50,18 +52,24 @@ export async function startApi(deps: Deps, port = deps.cfg.PORT) {
         fetch: app.fetch,
         port,
         hostname: "0.0.0.0",
-        createServer: contractServer(app.fetch, "0.0.0.0", (err) =>
-          deps.log.error({ err }, "request failed outside the app"),
+        createServer: contractServer(
+          app.fetch,
+          "0.0.0.0",
+          (err) => deps.log.error({ err }, "request failed outside the app"),
+          { headersTimeout: deps.cfg.HEADERS_TIMEOUT_MS, requestTimeout: deps.cfg.REQUEST_TIMEOUT_MS },
         ),
       },
       () => resolve(s),
     );
   });
   // Longer than a client's or load balancer's idle timeout, so the server never
-  // closes a kept-alive connection just as a client reuses it.
+  // closes a kept-alive connection just as a client reuses it. (An idle kept-alive
+  // connection is not subject to headersTimeout: that clock starts with a request's first byte.)
   const http = server as unknown as HttpServer;
   http.keepAliveTimeout = 65_000;
-  http.headersTimeout = 66_000;
+  http.headersTimeout = deps.cfg.HEADERS_TIMEOUT_MS;
+  http.requestTimeout = deps.cfg.REQUEST_TIMEOUT_MS;
+  http.maxConnections = deps.cfg.MAX_CONNECTIONS;
   http.on("clientError", onClientError);
   const actual = (server.address() as AddressInfo).port;
   deps.log.info({ port: actual }, "api listening");

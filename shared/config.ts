@@ -104,8 +104,25 @@ const schema = z
     // client's from the last X-Forwarded-For entry (the one the proxy added).
     // Otherwise that header is anyone's to forge, and is ignored.
     TRUST_PROXY: bool.default(false),
+    // Long polls, checkout waits and event streams one client (address) may hold open in
+    // one API process; beyond it 429 rate_limited. Generous: a load test or a proxy brings
+    // a whole crowd from one address.
+    MAX_WAITS_PER_CLIENT: int(1, 1_000_000).default(10_000),
+    // Connections one API process holds at once; beyond it new ones are dropped at accept.
+    MAX_CONNECTIONS: int(1, 10_000_000).default(50_000),
+    // A request's headers must arrive within this (a client sending them byte by byte is
+    // cut off, 408), and its whole body within REQUEST_TIMEOUT_MS.
+    HEADERS_TIMEOUT_MS: int(1000, 600_000).default(5_000),
+    REQUEST_TIMEOUT_MS: int(1000, 600_000).default(10_000),
   })
   .superRefine((env, ctx) => {
+    if (env.REQUEST_TIMEOUT_MS < env.HEADERS_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["REQUEST_TIMEOUT_MS"],
+        message: "must be at least HEADERS_TIMEOUT_MS (the headers are part of the request)",
+      });
+    }
     if (env.NODE_ENV === "production" && !env.ADMIN_PASSWORD) {
       ctx.addIssue({
         code: "custom",

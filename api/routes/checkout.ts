@@ -69,6 +69,8 @@ export function checkoutRoutes(ctx: ApiCtx) {
       ctx.attempts.record({ ...base(null), ticketId: null, outcome: "sold_out" });
       return errorResponse(c, SOLD_OUT);
     }
+    // A waiting checkout holds a connection like a long poll: bounded per client, refused before anything is written.
+    const release = wait ? ctx.waits.hold(c) : undefined;
     try {
       await takeClientToken(ctx.deps, clientAddress(c, ctx.deps.cfg.TRUST_PROXY));
       const a = await admit(ctx.deps, ctx.directory, {
@@ -147,6 +149,8 @@ export function checkoutRoutes(ctx: ApiCtx) {
           ctx.attempts.record({ ...base(null), ticketId: null, outcome: err.code });
       }
       throw err;
+    } finally {
+      release?.();
     }
 
     function base(saleId: string | null) {

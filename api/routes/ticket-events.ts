@@ -25,7 +25,7 @@ const route = createRoute({
   request: { params: ticketParams },
   responses: {
     200: { description: "The stream.", content: { "text/event-stream": { schema: ticketEvents } } },
-    ...errors("ticket_not_found"),
+    ...errors("ticket_not_found", "rate_limited"),
   },
 });
 
@@ -65,29 +65,36 @@ export function ticketEventRoutes(ctx: ApiCtx) {
       if (!(await getTicket(ctx.deps, tid))) throw notFound();
       return c.body(null, 200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
     }
+    const release = ctx.waits.hold(c);
     // Watch first, then read: a change between the two still reaches the stream.
     const watch = await ctx.events.watch(tid).catch(() => {
+      release();
       // Only while the API is stopping.
       throw new AppError("unavailable", "the server is stopping; try again", 1);
     });
-    const first = await getTicket(ctx.deps, tid).catch((err: unknown) => {
+    // However the watch ends (the ticket final, the client gone, an error), the client's count drops.
+    const end = () => {
       watch.close();
+      release();
+    };
+    const first = await getTicket(ctx.deps, tid).catch((err: unknown) => {
+      end();
       throw err;
     });
     if (!first) {
-      watch.close();
+      end();
       throw notFound();
     }
     // The client going away ends the watch: through Node's 'close' (cheaper than the
     // request's AbortSignal), and through the stream's own abort once it is open.
     const hangup = hangupOf(c);
     if (hangup?.closed) {
-      watch.close();
+      end();
       return c.body(null, 200);
     }
-    hangup?.on("close", watch.close);
+    hangup?.on("close", end);
     return streamSSE(c, async (stream) => {
-      stream.onAbort(watch.close);
+      stream.onAbort(end);
       let last = first;
       let wrote = Date.now();
       const send = async (t: TicketView) => {
@@ -124,8 +131,8 @@ export function ticketEventRoutes(ctx: ApiCtx) {
           }
         }
       } finally {
-        hangup?.off("close", watch.close);
-        watch.close();
+        hangup?.off("close", end);
+        end();
       }
     });
   });

@@ -22,7 +22,7 @@ const route = createRoute({
   request: { params: ticketParams, query: ticketQuerySchema },
   responses: {
     200: json(ticketSchema, "The ticket."),
-    ...errors("invalid_request", "ticket_not_found"),
+    ...errors("invalid_request", "ticket_not_found", "rate_limited"),
   },
 });
 
@@ -33,9 +33,15 @@ export function ticketRoutes(ctx: ApiCtx) {
     const tid = c.req.param("ticket_id") ?? "";
     const { wait, seen } = ticketQuery(c);
     if (!TICKET_ID.test(tid)) throw new AppError("ticket_not_found", `no ticket ${tid}`);
-    const ticket = wait
-      ? await waitForChange(ctx.deps, ctx.events, tid, wait, { seen, hangup: hangupOf(c) })
-      : await getTicket(ctx.deps, tid);
+    let ticket: Awaited<ReturnType<typeof getTicket>>;
+    if (wait) {
+      const release = ctx.waits.hold(c);
+      try {
+        ticket = await waitForChange(ctx.deps, ctx.events, tid, wait, { seen, hangup: hangupOf(c) });
+      } finally {
+        release();
+      }
+    } else ticket = await getTicket(ctx.deps, tid);
     if (!ticket) throw new AppError("ticket_not_found", `no ticket ${tid}`);
     return answerJson(c, ticket, 200);
   });
