@@ -5,6 +5,7 @@ import { Cluster, Redis, type RedisOptions } from "ioredis";
 // defineCommand (EVALSHA, falling back to EVAL after a Redis restart).
 const SCRIPTS = {
   admit: 10,
+  withdraw: 6,
   reserve: -1,
   extendLease: 1,
   startPayment: -1,

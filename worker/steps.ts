@@ -3,12 +3,12 @@ import { newCodeSecret } from "../shared/checkout/codes.js";
 import type { TicketJob } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
 import { parseTicketId } from "../shared/keys.js";
+import { FINAL_TTL_S } from "../shared/tickets/view.js";
 
 // Thin wrappers over the ticket's Lua scripts (shared/lua/*.lua): each names
 // the keys its script touches. One ticket's keys all share its sale's hash tag.
 
-// A final ticket stays readable this long.
-export const FINAL_TTL_S = 24 * 3600;
+export { FINAL_TTL_S };
 
 export function ticketKeys(deps: Pick<Deps, "keys">, job: TicketJob) {
   const ref = parseTicketId(job.ticketId);

@@ -1,6 +1,7 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { admit } from "../../shared/checkout/admit.js";
 import { takeClientToken } from "../../shared/checkout/rate-limit.js";
+import { withdraw } from "../../shared/checkout/withdraw.js";
 import { AppError } from "../../shared/errors.js";
 import { redisRebuilding } from "../../shared/recovery/watch.js";
 import { inRoom, type Standing, type Stock, standing } from "../../shared/tickets/standing.js";
@@ -87,12 +88,20 @@ export function checkoutRoutes(ctx: ApiCtx) {
       const queue = async () => {
         // The fair-start room's opener queues a deferred ticket (worker/room-opener.ts).
         if (!a.defer) {
-          await ctx.enqueuer.enqueue({
-            ticketId: a.ticketId,
-            saleId: a.saleId,
-            itemId: input.itemId,
-            userId: input.userId,
-          });
+          const job = { ticketId: a.ticketId, saleId: a.saleId, itemId: input.itemId, userId: input.userId };
+          try {
+            await ctx.enqueuer.enqueue(job);
+          } catch (err) {
+            // Admitted but not queued: take the admission back and say so, leaving nothing that
+            // could later buy; if it cannot be taken back, it stands and the sweeper queues it.
+            if (await withdraw(ctx.deps, { ...job, ...(key ? { idempotencyKey: key } : {}) })) {
+              ctx.deps.log.warn(
+                { ticket: a.ticketId, err: String(err) },
+                "checkout withdrawn: could not queue it",
+              );
+              throw new AppError("unavailable", "the checkout could not be queued; try again shortly", 1);
+            }
+          }
         }
         ctx.attempts.record({ ...base(a.saleId), ticketId: a.ticketId, outcome: "accepted" });
         ctx.counters.inc("checkouts_total", { outcome: "accepted" });

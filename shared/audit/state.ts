@@ -1,7 +1,7 @@
 import type { Deps } from "../deps.js";
 import { scanTickets, type TicketRow } from "./tickets.js";
 
-// Final tickets live this long in Redis (worker/steps.ts FINAL_TTL_S): an accepted
+// Final tickets live this long in Redis (shared/tickets/view.ts FINAL_TTL_S): an accepted
 // ticket older than that may rightly be gone.
 const TICKET_MEMORY_S = 24 * 3600;
 

@@ -7,6 +7,8 @@ import { ITEM_FIELDS, inRoom, type Stock, standing, stockOf } from "./standing.j
 
 export type TicketStatus = "queued" | "reserved" | "paying" | "purchased" | "rejected" | "failed";
 export const FINAL: ReadonlySet<string> = new Set(["purchased", "rejected", "failed"]);
+/** A final ticket stays readable in Redis this long (s). */
+export const FINAL_TTL_S = 24 * 3600;
 
 export interface TicketView {
   ticket_id: string;
