@@ -5,6 +5,7 @@ import { type TicketJob, wakeTickets } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
 import type { CounterSink } from "../shared/metrics/counters.js";
 import { checkoutJobSchema } from "../shared/queues.js";
+import { sleep } from "../shared/time.js";
 import type { PaymentDesk, Started } from "./payment-desk.js";
 import { paymentAnswer } from "./payment-simulator.js";
 import type { SettingsWatcher } from "./settings-watcher.js";
@@ -99,8 +100,9 @@ async function hold(
 
 /**
  * Takes a payment slot, pays, and settles or fails the ticket. 'resume' when another
- * attempt at this ticket is paying it (its job lost its lock): the caller looks again
- * after that payment's deadline.
+ * attempt at this ticket is paying it (its job lost its lock), or when Redis's clock
+ * still has not reached the deadline of a payment this process timed out: the caller
+ * looks again after that payment's deadline.
  */
 export async function pay(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys): Promise<"done" | "resume"> {
   // Unique per attempt: a second attempt at the same ticket never frees the first one's slot by mistake.
@@ -141,10 +143,30 @@ export async function pay(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys): 
   ctx.counters.observe("payment_duration_seconds", (performance.now() - begun) / 1000);
   if (paid === "error") throw new Error(`could not record the payment of ${data.ticketId}: ${why}`);
   if (paid === "paid") await settle(ctx, data, k);
-  // An approval past the deadline fails as a timeout: it must never become a purchase.
-  else await fail(ctx, data, k, answer === "declined" ? "payment_declined" : "payment_timeout", holder);
+  // A decline fails at once. A timeout (this process's timer, or an approval past the
+  // deadline, which must never become a purchase) fails only once Redis's clock has
+  // reached the deadline: a little after it by this process's clock, a few times, then
+  // the ticket's own job looks again after the deadline (resumePaying).
+  else if (answer === "declined") await fail(ctx, data, k, "payment_declined", holder);
+  else
+    for (let tries = 1; ; tries++) {
+      const early = await fail(ctx, data, k, "payment_timeout", holder);
+      if (early === undefined) break;
+      if (tries >= EARLY_TRIES) return "resume";
+      await sleep(Math.min(Math.max(early - Date.now(), 0), EARLY_WAIT_MAX_MS) + DEADLINE_GRACE_MS);
+    }
   return "done";
 }
+
+// A payment timed out by this process's timer but not yet by Redis's clock (ms rounding,
+// or clocks apart): waits this much past the deadline before asking Redis again...
+const DEADLINE_GRACE_MS = 10;
+// ...at most this long a time, so a clock far behind Redis's cannot hold the job...
+const EARLY_WAIT_MAX_MS = 500;
+// ...and this many times before the ticket's own job takes over, asleep in the queue.
+const EARLY_TRIES = 3;
+// A job woken before Redis's deadline (this clock ahead of Redis's) sleeps at least this long again.
+const EARLY_RETRY_MIN_MS = 50;
 
 async function payOrResume(
   ctx: WorkerCtx,
@@ -156,7 +178,12 @@ async function payOrResume(
   if ((await pay(ctx, data, k)) === "resume") return resumePaying(ctx, job, token, data, k);
 }
 
-/** An earlier attempt died or stalled mid-payment: settle what was paid, fail what was not by its deadline. */
+/**
+ * An earlier attempt died or stalled mid-payment, or another attempt is paying: settle
+ * what was paid, fail what was not once Redis's clock has passed its deadline. Redis
+ * decides (release.lua answers 'early' before the deadline); this process's clock only
+ * says when to ask again.
+ */
 async function resumePaying(
   ctx: WorkerCtx,
   job: Job,
@@ -164,29 +191,35 @@ async function resumePaying(
   data: TicketJob,
   k: step.TicketKeys,
 ) {
-  const [deadline, paid, holder] = await ctx.deps.redis.hmget(k.ticket, "pd", "paid", "sh");
+  const [paid, holder] = await ctx.deps.redis.hmget(k.ticket, "paid", "sh");
   if (paid === "1") return settle(ctx, data, k);
-  if (Number(deadline) > Date.now()) {
-    // The payment may still answer in time; come back when it no longer can.
-    await job.moveToDelayed(Number(deadline) + 10, token);
-    throw new DelayedError();
-  }
-  return fail(ctx, data, k, "payment_timeout", holder ?? "");
+  const early = await fail(ctx, data, k, "payment_timeout", holder ?? "");
+  if (early === undefined) return;
+  // The payment may still answer in time; come back when it no longer can (never at once,
+  // should this clock run ahead of Redis's).
+  await job.moveToDelayed(Math.max(early + DEADLINE_GRACE_MS, Date.now() + EARLY_RETRY_MIN_MS), token);
+  throw new DelayedError();
 }
 
+/**
+ * Fails the payment: the ticket ends and its unit goes on. Returns the deadline (ms,
+ * Redis's clock) when Redis refused a 'payment_timeout' as early, and did nothing.
+ */
 async function fail(
   ctx: WorkerCtx,
   data: TicketJob,
   k: step.TicketKeys,
   reason: string,
   holder: string,
-): Promise<void> {
+): Promise<number | undefined> {
   // The slot was freed as the payment ended (or by the attempt that paid).
-  const [outcome, detail] = await step.release(ctx.deps, k, reason, holder, "fail", false);
+  const [outcome, detail, at] = await step.release(ctx.deps, k, reason, holder, "fail", false);
+  if (outcome === "noop" && detail === "early") return Number(at);
   if (outcome !== "noop") ctx.counters.inc("tickets_total", { status: "failed", reason });
   if (outcome === "handed" && detail) await wakeTickets(ctx.queue, data.saleId, [detail]);
   // Another attempt got the payment through meanwhile: this one finishes its settlement.
-  if (outcome === "noop" && detail === "paid") return settle(ctx, data, k);
+  if (outcome === "noop" && detail === "paid") await settle(ctx, data, k);
+  return undefined;
 }
 
 /** Settles a paid ticket in PostgreSQL and mirrors it in Redis (both batched with other tickets by the settler). */

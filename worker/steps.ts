@@ -164,7 +164,9 @@ export async function markPaidMany(
  * go through; 'refuse': PostgreSQL refused this buyer; 'expire': a two_step hold was
  * not confirmed in time. Each time the unit goes to the earliest waiting ticket
  * (returned) or back to stock. 'void': PostgreSQL says the unit does not exist, so
- * it leaves the stock.
+ * it leaves the stock. A 'payment_timeout' before the payment's deadline by Redis's
+ * clock does nothing and answers ['noop', 'early', deadline]: the caller asks again
+ * later, and the attempt keeps its slot until then.
  */
 export async function release(
   deps: Deps,
@@ -180,8 +182,10 @@ export async function release(
     [k.sale, k.item, k.held, k.pending, k.ticket, k.waitlist, k.line, k.mode],
     [reason, k.ticketPrefix, holder, FINAL_TTL_S, mode, k.events, k.seq, newCodeSecret()],
   )) as string[];
-  // An expired hold never took a slot.
-  if (holder && freeSlot) await deps.redis.zrem(deps.keys.slots, holder);
+  // An expired hold never took a slot; a payment refused as early is still paying.
+  if (holder && freeSlot && !(out[0] === "noop" && out[1] === "early")) {
+    await deps.redis.zrem(deps.keys.slots, holder);
+  }
   return out;
 }
 

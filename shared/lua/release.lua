@@ -13,6 +13,8 @@
 -- Publishes "seq:failed:ms" / "seq:rejected:ms", plus "waiter:reserved:ms" when a unit is handed on.
 -- Returns {'handed', waiter seq} | {'restocked'} | {'voided'} | {'noop', status}
 --   ('expire' only: {'noop', 'confirmed'} once POST /purchase came first, {'noop', 'early', expires_at})
+--   ('fail' with reason 'payment_timeout' on a paying ticket: {'noop', 'early', pd} while Redis's
+--    clock has not reached the payment's deadline: only Redis's clock decides a payment timed out)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
@@ -34,7 +36,7 @@ end
 
 local mode = ARGV[5]
 local void = mode == 'void'
-local tk = redis.call('HMGET', KEYS[5], 'st', 'u', 'paid', 'cf', 'ex', 'sh')
+local tk = redis.call('HMGET', KEYS[5], 'st', 'u', 'paid', 'cf', 'ex', 'sh', 'pd')
 if tk[1] ~= 'paying' and tk[1] ~= 'reserved' then return {'noop', tk[1] or 'missing'} end
 -- Only the attempt paying may fail it: a job left over from before a Redis loss must not
 -- end the ticket re-created since, whether its new attempt is paying or has only reserved
@@ -47,6 +49,11 @@ if mode == 'expire' then
 end
 -- A paid ticket can only be settled, or refused by PostgreSQL; never failed.
 if tk[3] == '1' and mode == 'fail' then return {'noop', 'paid'} end
+-- A payment times out by Redis's clock (start-payment.lua set pd from it), never by a
+-- worker's: one whose clock runs ahead is told to come back. Checked before any write.
+if mode == 'fail' and ARGV[1] == 'payment_timeout' and tk[1] == 'paying' and now < (tonumber(tk[7]) or 0) then
+  return {'noop', 'early', tk[7]}
+end
 local final = (mode == 'fail' or mode == 'expire') and 'failed' or 'rejected'
 redis.call('HSET', KEYS[5], 'st', final, 'rs', ARGV[1], 'ua', now)
 redis.call('PUBLISH', ARGV[6], ARGV[7] .. ':' .. final .. ':' .. now)
