@@ -107,12 +107,33 @@ export function makeKeys(prefix: string) {
   };
 }
 
-/** Ticket ids carry their sale, so a poll finds the ticket's keys without a lookup. */
-export function ticketId(saleId: string, seq: string | number): string {
+/**
+ * A ticket's place in the system, `<sale>-<seq>`: queue job ids and wake-ups use it. Not
+ * a ticket id: anyone could count through these.
+ */
+export function ticketRef(saleId: string, seq: string | number): string {
   return `${saleId}-${seq}`;
 }
 
-export function parseTicketId(id: string): { saleId: string; seq: string } | null {
-  const m = /^([0-9]{1,18})-([0-9]{1,18})$/.exec(id);
-  return m?.[1] && m[2] ? { saleId: m[1], seq: m[2] } : null;
+/**
+ * A ticket's id, `<sale>-<seq>-<key>`: its place (so a poll finds its keys without a
+ * lookup) and a key of 96 random bits kept in the ticket (field k), so only whoever was
+ * given the id can read the ticket, its events and its code.
+ */
+export function ticketId(saleId: string, seq: string | number, key: string): string {
+  return `${saleId}-${seq}-${key}`;
+}
+
+/** A ticket key's shape: 12 bytes in unpadded base64url. */
+export const TICKET_ID = /^([0-9]{1,18})-([0-9]{1,18})-([A-Za-z0-9_-]{16})$/;
+
+export function parseTicketId(id: string): { saleId: string; seq: string; key: string } | null {
+  const m = TICKET_ID.exec(id);
+  return m?.[1] && m[2] && m[3] ? { saleId: m[1], seq: m[2], key: m[3] } : null;
+}
+
+/** The ref (`<sale>-<seq>`) of a ticket id, for its queue job (the key may itself hold a '-'). */
+export function refOf(ticketId: string): string {
+  const second = ticketId.indexOf("-", ticketId.indexOf("-") + 1);
+  return second < 0 ? ticketId : ticketId.slice(0, second);
 }

@@ -1,7 +1,7 @@
 import type { Queue, QueueOptions, WorkerOptions } from "bullmq";
 import { z } from "zod";
 import type { Config } from "./config.js";
-import type { Keys } from "./keys.js";
+import { type Keys, TICKET_ID } from "./keys.js";
 
 // Every queue's options in one place, with the reason for each.
 
@@ -9,10 +9,10 @@ export const CHECKOUT_QUEUE = "checkout";
 export const CALENDAR_QUEUE = "calendar";
 
 /** A checkout job carries only its ticket id; the ticket's state lives in Redis. */
-export const checkoutJobSchema = z.object({ ticketId: z.string().regex(/^[0-9]{1,18}-[0-9]{1,18}$/) });
+export const checkoutJobSchema = z.object({ ticketId: z.string().regex(TICKET_ID) });
 export type CheckoutJob = z.infer<typeof checkoutJobSchema>;
 
-/** The job of one ticket: its id is the ticket id, so a sleeping ticket is woken by id. */
+/** The job of one ticket: its id is the ticket's ref (shared/keys.ts), so a sleeping ticket is woken by it. */
 export const TICKET_JOB = "ticket";
 /**
  * The job of tickets of one sale admitted together (shared/checkout/enqueue.ts), served

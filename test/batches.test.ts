@@ -2,6 +2,7 @@ import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Admission, admit } from "../shared/checkout/admit.js";
 import { batchJobs, type TicketJob } from "../shared/checkout/enqueue.js";
+import { refOf } from "../shared/keys.js";
 import { CHECKOUT_QUEUE, type CheckoutQueue, checkoutQueueOptions } from "../shared/queues.js";
 import { createSaleDirectory } from "../shared/sales/directory.js";
 import { sleep } from "../shared/time.js";
@@ -83,7 +84,7 @@ describe("batch jobs in one worker process", () => {
     expect(await sweep(env.deps, queue, Date.now() + 60_000)).toEqual([]);
     expect(await queue.getJobCounts("wait")).toMatchObject({ wait: 1 });
     // The batch lost (say, removed by hand): each ticket gets a job of its own.
-    await queue.remove(`b-${tickets[0]?.ticketId}`);
+    await queue.remove(`b-${refOf(tickets[0]?.ticketId ?? "")}`);
     const revived = await sweep(env.deps, queue, Date.now() + 60_000);
     expect(revived.sort()).toEqual(tickets.map((t) => t.ticketId).sort());
     const worker = await startWorker(env.deps);
@@ -117,8 +118,8 @@ describe("batch jobs in one worker process", () => {
     try {
       // The second waits for the unit the first is paying for, in a job of its own (woken by its ticket id).
       await untilStatus(env, first.ticketId, "paying");
-      for (let i = 0; !(await queue.getJob(second.ticketId)) && i < 200; i++) await sleep(10);
-      expect(await queue.getJob(second.ticketId)).toBeDefined();
+      for (let i = 0; !(await queue.getJob(refOf(second.ticketId))) && i < 200; i++) await sleep(10);
+      expect(await queue.getJob(refOf(second.ticketId))).toBeDefined();
       expect((await env.json(`/tickets/${second.ticketId}`)).body).toMatchObject({ status: "queued" });
       // The others paid meanwhile, each on its own.
       expect(await untilFinal(env, third.ticketId)).toMatchObject({ status: "purchased" });
@@ -168,8 +169,8 @@ describe("batch jobs in one worker process", () => {
         });
       }
       // The broken one is retried on its own, by its own job, until the store heals.
-      for (let i = 0; !(await queue.getJob(broken.ticketId)) && i < 300; i++) await sleep(10);
-      expect(await queue.getJob(broken.ticketId)).toBeDefined();
+      for (let i = 0; !(await queue.getJob(refOf(broken.ticketId))) && i < 300; i++) await sleep(10);
+      expect(await queue.getJob(refOf(broken.ticketId))).toBeDefined();
       await env.deps.redis.del(key);
       await env.deps.redis.restore(key, 0, saved);
       // Its approval never came, so it ends at its deadline, and its unit comes back.

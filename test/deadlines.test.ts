@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createDeadlines } from "../shared/tickets/deadlines.js";
+import { clock, createDeadlines } from "../shared/tickets/deadlines.js";
 import { sleep } from "../shared/time.js";
 
 // The one timer that ends every wait of a process (shared/tickets/deadlines.ts).
@@ -8,7 +8,7 @@ describe("deadlines", () => {
   it("2,000 deadlines each fire once, never before their time and within a few ticks after it", async () => {
     const TICK = 20;
     const d = createDeadlines(TICK);
-    const start = Date.now();
+    const start = clock();
     const late: number[] = [];
     let early = 0;
     let fired = 0;
@@ -16,13 +16,13 @@ describe("deadlines", () => {
       const at = start + 50 + (i % 400);
       d.add(at, () => {
         fired++;
-        const now = Date.now();
+        const now = clock();
         if (now < at) early++;
         late.push(now - at);
       });
     }
     expect(d.size()).toBe(2000);
-    while (fired < 2000 && Date.now() - start < 10_000) await sleep(20);
+    while (fired < 2000 && clock() - start < 10_000) await sleep(20);
     expect(fired).toBe(2000);
     expect(early).toBe(0);
     // A tick and the timer's own jitter; generous for a loaded machine, far below a second.
@@ -34,7 +34,7 @@ describe("deadlines", () => {
 
   it("a removed deadline never fires, and the others in its slot still do", async () => {
     const d = createDeadlines(10);
-    const at = Date.now() + 30;
+    const at = clock() + 30;
     const calls: string[] = [];
     const a = () => calls.push("a");
     const b = () => calls.push("b");
@@ -49,7 +49,7 @@ describe("deadlines", () => {
   it("a deadline already past fires at the next tick", async () => {
     const d = createDeadlines(10);
     let fired = false;
-    d.add(Date.now() - 1000, () => {
+    d.add(clock() - 1000, () => {
       fired = true;
     });
     expect(fired).toBe(false);

@@ -154,7 +154,10 @@ describe("an opener failing mid-way", () => {
 
       // Every room ticket queued once, in the drawn order (the i-th drawn took the i-th smallest
       // place, ord), then the late ones in the order they came.
-      const ids = (await queue.getJobs(["wait"], 0, -1, true)).map((j) => j.id);
+      // Job ids are the tickets' refs (<sale>-<seq>); the ticket ids are in their data.
+      const ids = (await queue.getJobs(["wait"], 0, -1, true)).map(
+        (j) => (j.data as { ticketId: string }).ticketId,
+      );
       const ords = await Promise.all(
         room.map(async (a) => ({
           id: a.ticketId,

@@ -7,7 +7,9 @@ import { checkInvariants, readTickets, waitForRest } from "./helpers/invariants.
 const ITEMS = 40;
 let env: Awaited<ReturnType<typeof createProcessEnv>>;
 beforeAll(async () => {
-  env = await createProcessEnv({ workers: 2 });
+  // Small batch jobs, so a wave of 40 checkouts admitted together spreads over both
+  // processes (a batch runs in one) and each shows it follows the profile.
+  env = await createProcessEnv({ workers: 2, env: { JOB_BATCH_MAX: "4" } });
 });
 afterAll(async () => {
   await env?.close();

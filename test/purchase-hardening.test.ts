@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { formatCode, newCodeSecret, parseCode } from "../shared/checkout/codes.js";
+import { formatCode, newCodeSecret, newTicketKey, parseCode } from "../shared/checkout/codes.js";
 import { scanKeys } from "../shared/redis.js";
 import type { TicketView } from "../shared/tickets/view.js";
 import { createTestEnv, type TestEnv } from "./helpers/env.js";
@@ -119,17 +119,20 @@ describe("POST /admin/sales refuses hold_s for a direct sale (CHECKOUT_MODE=dire
 describe("checkout codes", () => {
   it("parse back to the ticket they were made for; anything else is null", () => {
     const secret = newCodeSecret();
-    expect(parseCode(formatCode("12-345", secret))).toEqual({ saleId: "12", seq: "345", secret });
+    const key = newTicketKey();
+    const id = `12-345-${key}`;
+    expect(parseCode(formatCode(id, secret))).toEqual({ saleId: "12", seq: "345", key, secret });
     for (const bad of [
       "",
-      "12-345",
-      `12-345${secret}`,
-      `12-345.${secret}x`,
-      `12-345.${secret.slice(1)}`,
-      `12-345.${secret.slice(1)}.`,
-      `12-345.${secret.slice(1)}=`,
-      `12.345.${secret}`,
-      `a-345.${secret}`,
+      id,
+      `${id}${secret}`,
+      `${id}.${secret}x`,
+      `${id}.${secret.slice(1)}`,
+      `${id}.${secret.slice(1)}.`,
+      `${id}.${secret.slice(1)}=`,
+      `12-345.${secret}`,
+      `12.345-${key}.${secret}`,
+      `a-345-${key}.${secret}`,
       `12-.${secret}`,
       `-345.${secret}`,
       `12-345-6.${secret}`,

@@ -266,8 +266,9 @@ describe("a reload that finds tickets re-created by a loader that died", () => {
       ...checkoutQueueOptions(env.deps.keys),
     });
     // In ticket order (invariant 10: served in the order accepted), oldest first.
+    // Job ids are the tickets' refs (<sale>-<seq>); the ticket ids are in their data.
     const waiting = (await queue.getJobs(["wait"], 0, -1, true))
-      .map((j) => j.id)
+      .map((j) => (j.data as { ticketId?: string }).ticketId)
       .filter((id) => id?.startsWith(`${saleId}-`));
     expect(waiting).toEqual(tickets.map((t) => t.ticketId));
     await queue.close();

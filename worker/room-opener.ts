@@ -136,8 +136,9 @@ async function queueRoom(deps: Deps, queue: Queue, saleId: string, lock: HeldLoc
 }
 
 function jobOf(saleId: string, entry: string): TicketJob {
-  const [seq = "", itemId = "", userId = ""] = entry.split(":");
-  return { ticketId: ticketId(saleId, seq), saleId, itemId, userId };
+  // "seq:item:user:key" (shared/lua/admit.lua); ids have no ':'.
+  const [seq = "", itemId = "", userId = "", key = ""] = entry.split(":");
+  return { ticketId: ticketId(saleId, seq, key), saleId, itemId, userId };
 }
 
 /** Fisher–Yates with the OS's cryptographic randomness: every order of the room equally likely. */

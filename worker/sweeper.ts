@@ -1,6 +1,6 @@
 import type { Queue } from "bullmq";
 import type { Deps } from "../shared/deps.js";
-import { ticketId } from "../shared/keys.js";
+import { ticketId, ticketRef } from "../shared/keys.js";
 import { batchJobSchema } from "../shared/queues.js";
 import { FINAL } from "../shared/tickets/view.js";
 
@@ -69,10 +69,11 @@ async function sweepSale(deps: Deps, queue: Queue, saleId: string, now: number):
   for (let from = cursor; from <= last && from < cursor + MAX_SCAN; from += BATCH) {
     const pipe = redis.pipeline();
     const to = Math.min(last, from + BATCH - 1);
-    for (let seq = from; seq <= to; seq++) pipe.hmget(keys.ticket(saleId, String(seq)), "st", "ca", "u", "i");
+    for (let seq = from; seq <= to; seq++)
+      pipe.hmget(keys.ticket(saleId, String(seq)), "st", "ca", "u", "i", "k");
     const rows = (await pipe.exec()) ?? [];
     for (const [i, [, v]] of rows.entries()) {
-      const [st, ca, user, item] = v as (string | null)[];
+      const [st, ca, user, item, key] = v as (string | null)[];
       const seq = from + i;
       if (!st || FINAL.has(st)) {
         // Tickets are mostly done in order: skip past the done ones next time.
@@ -85,9 +86,16 @@ async function sweepSale(deps: Deps, queue: Queue, saleId: string, now: number):
         await redis.set(keys.sweepCursor(saleId), String(cursor));
         return revived;
       }
-      const id = ticketId(saleId, seq);
+      const id = ticketId(saleId, seq, key ?? "");
       if (await batches.holds(seq)) continue;
-      if (await revive(queue, id, { ticketId: id, saleId, itemId: item ?? "", userId: user ?? "" })) {
+      if (
+        await revive(queue, ticketRef(saleId, seq), {
+          ticketId: id,
+          saleId,
+          itemId: item ?? "",
+          userId: user ?? "",
+        })
+      ) {
         revived.push(id);
       }
     }
@@ -114,7 +122,7 @@ function liveBatches(deps: Deps, queue: Queue, saleId: string) {
       if (unread.length > 0) {
         const pipe = deps.redis.pipeline();
         for (const lead of unread)
-          pipe.hmget(queue.toKey(`b-${ticketId(saleId, lead)}`), "data", "finishedOn");
+          pipe.hmget(queue.toKey(`b-${ticketRef(saleId, lead)}`), "data", "finishedOn");
         const rows = (await pipe.exec()) ?? [];
         unread.forEach((lead, i) => {
           const [data, finishedOn] = (rows[i]?.[1] ?? []) as (string | null)[];
@@ -134,10 +142,11 @@ function liveBatches(deps: Deps, queue: Queue, saleId: string) {
   };
 }
 
-async function revive(queue: Queue, id: string, data: Record<string, string>): Promise<boolean> {
-  const job = await queue.getJob(id);
+/** Gives a ticket its job (by its ref, as shared/checkout/enqueue.ts does), or retries a failed one. */
+async function revive(queue: Queue, ref: string, data: Record<string, string>): Promise<boolean> {
+  const job = await queue.getJob(ref);
   if (!job) {
-    await queue.add("ticket", data, { jobId: id });
+    await queue.add("ticket", data, { jobId: ref });
     return true;
   }
   if ((await job.getState()) === "failed") {

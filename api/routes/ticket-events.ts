@@ -1,6 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import { AppError } from "../../shared/errors.js";
+import { TICKET_ID } from "../../shared/keys.js";
+import { clock } from "../../shared/tickets/deadlines.js";
 import type { Change } from "../../shared/tickets/events.js";
 import { standing } from "../../shared/tickets/standing.js";
 import { FINAL, getTicket, type TicketView } from "../../shared/tickets/view.js";
@@ -8,7 +10,6 @@ import type { ApiCtx } from "../context.js";
 import { hangupOf } from "../node-request.js";
 import { errors, router } from "../openapi.js";
 import { ticketEvents, ticketParams } from "../schemas/tickets.js";
-import { TICKET_ID } from "./tickets.js";
 
 // A comment line this often keeps proxies and load balancers from closing an idle stream.
 const HEARTBEAT_MS = 15_000;
@@ -96,12 +97,12 @@ export function ticketEventRoutes(ctx: ApiCtx) {
     return streamSSE(c, async (stream) => {
       stream.onAbort(end);
       let last = first;
-      let wrote = Date.now();
+      let wrote = clock();
       const send = async (t: TicketView) => {
         const id = `${t.status}:${t.position ?? ""}`;
         await stream.writeSSE({ event: t.status, id, data: JSON.stringify(t) });
         last = t;
-        wrote = Date.now();
+        wrote = clock();
       };
       try {
         await send(first);
@@ -112,10 +113,10 @@ export function ticketEventRoutes(ctx: ApiCtx) {
             last.status === "queued"
               ? Math.max(MIN_LOOK_MS, last.poll_after_ms ?? HEARTBEAT_MS)
               : HEARTBEAT_MS;
-          const changes = await watch.next(Date.now() + Math.min(look, wrote + HEARTBEAT_MS - Date.now()));
+          const changes = await watch.next(clock() + Math.min(look, wrote + HEARTBEAT_MS - clock()));
           if (watch.ended()) break;
           // At each heartbeat look again too, in case an event was lost (a reconnect, a failover).
-          const due = Date.now() - wrote >= HEARTBEAT_MS - 5;
+          const due = clock() - wrote >= HEARTBEAT_MS - 5;
           if (changes || last.status === "queued" || due) {
             const now = await getTicket(ctx.deps, tid);
             if (!now) break;
@@ -125,9 +126,9 @@ export function ticketEventRoutes(ctx: ApiCtx) {
             }
             if (stage(now.status) >= stage(last.status) && differs(now, last)) await send(now);
           }
-          if (Date.now() - wrote >= HEARTBEAT_MS) {
+          if (clock() - wrote >= HEARTBEAT_MS) {
             await stream.write(": heartbeat\n\n");
-            wrote = Date.now();
+            wrote = clock();
           }
         }
       } finally {

@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../../shared/errors.js";
+import { TICKET_ID } from "../../shared/keys.js";
 import { getTicket } from "../../shared/tickets/view.js";
 import { waitForChange } from "../../shared/tickets/wait.js";
 import { answerJson } from "../answer.js";
@@ -8,8 +9,6 @@ import { ticketQuery } from "../input.js";
 import { hangupOf } from "../node-request.js";
 import { errors, json, router } from "../openapi.js";
 import { ticketParams, ticketQuery as ticketQuerySchema, ticketSchema } from "../schemas/tickets.js";
-
-export const TICKET_ID = /^[0-9]{1,18}-[0-9]{1,18}$/;
 
 // Documented with these schemas; checked by hand (api/input.ts), as the hottest read.
 const route = createRoute({

@@ -42,7 +42,7 @@ export const checkoutHeaders = z.object({
 const codeField = z.string().nullable().optional().openapi({
   description:
     "Two_step sales only (absent otherwise): the checkout code for `POST /purchase` once a unit is held; null before.",
-  example: "1-17.x2Vb0nq1Xh2T5m0Zl3yQkA",
+  example: "1-17-q7Hc2Zp0aXk9LmT4.x2Vb0nq1Xh2T5m0Zl3yQkA",
 });
 const expiresField = iso.nullable().optional().openapi({
   description: "Two_step sales only: when the hold ends unless `POST /purchase` came first.",
@@ -52,7 +52,7 @@ export const TICKET_STATUSES = ["queued", "reserved", "paying", "purchased", "re
 
 export const checkoutAccepted = z
   .object({
-    ticket_id: z.string().openapi({ example: "1-17" }),
+    ticket_id: z.string().openapi({ example: "1-17-q7Hc2Zp0aXk9LmT4" }),
     status: z.enum(TICKET_STATUSES).openapi({
       description:
         "`queued`; a replayed ticket's status now; with `?wait`, the ticket's status when the answer is sent (any status: `reserved` with its code, or already final).",
@@ -63,7 +63,7 @@ export const checkoutAccepted = z
     }),
     eta_ms: count.nullable().openapi({ description: "Expected ms until the ticket leaves the line." }),
     stock: stockSchema.nullable(),
-    poll_url: z.string().openapi({ example: "/tickets/1-17" }),
+    poll_url: z.string().openapi({ example: "/tickets/1-17-q7Hc2Zp0aXk9LmT4" }),
     poll_after_ms: count.openapi({
       description: "When to poll again: short near the front, longer far back (100 ms to 10 s).",
     }),
@@ -82,9 +82,11 @@ export const checkoutAccepted = z
 
 export const ticketParams = z.object({
   // Not pattern-checked here: an id that is not a ticket's is 404 ticket_not_found, not 400.
-  ticket_id: z
-    .string()
-    .openapi({ description: "`<sale_id>-<seq>`, as returned by checkout.", example: "1-17" }),
+  ticket_id: z.string().openapi({
+    description:
+      "`<sale_id>-<seq>-<key>`, as returned by checkout; the key (96 random bits) makes it unguessable, so only whoever was given the id can read the ticket.",
+    example: "1-17-q7Hc2Zp0aXk9LmT4",
+  }),
 });
 
 export const ticketQuery = z.object({
@@ -148,5 +150,5 @@ export const purchaseBody = z
 export const ticketEvents = z.string().openapi({
   description:
     "Server-sent events: the ticket now (`event: <status>`, `data:` the Ticket as JSON), then one event per change (status, or place in line while queued) until a final status, after which the stream closes. A comment line every 15 s keeps idle connections open.",
-  example: 'event: queued\ndata: {"ticket_id":"1-17","status":"queued",...}\n\n',
+  example: 'event: queued\ndata: {"ticket_id":"1-17-q7Hc2Zp0aXk9LmT4","status":"queued",...}\n\n',
 });

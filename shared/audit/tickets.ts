@@ -1,4 +1,5 @@
 import type { Deps } from "../deps.js";
+import { ticketId, ticketRef } from "../keys.js";
 import { scanKeys } from "../redis.js";
 import { FINAL } from "../tickets/view.js";
 import { sleep } from "../time.js";
@@ -22,13 +23,14 @@ async function readSeqs(deps: Pick<Deps, "redis" | "keys">, saleId: string, seqs
   for (let i = 0; i < seqs.length; i += BATCH) {
     const chunk = seqs.slice(i, i + BATCH);
     const pipe = redis.pipeline();
-    for (const seq of chunk) pipe.hmget(keys.ticket(saleId, String(seq)), "st", "rs", "u", "i", "pid");
+    for (const seq of chunk) pipe.hmget(keys.ticket(saleId, String(seq)), "st", "rs", "u", "i", "pid", "k");
     const res = (await pipe.exec()) ?? [];
     res.forEach(([, v], j) => {
-      const [status, reason, user, item, pid] = v as (string | null)[];
+      const [status, reason, user, item, pid, key] = v as (string | null)[];
       const seq = chunk[j] as number;
       rows.push({
-        id: `${saleId}-${seq}`,
+        // The ticket's id as its client and PostgreSQL know it; a ticket Redis lost has no key here.
+        id: key ? ticketId(saleId, seq, key) : ticketRef(saleId, seq),
         seq,
         status: status ?? "missing",
         reason: reason ?? "",

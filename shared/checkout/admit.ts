@@ -4,6 +4,7 @@ import { AppError, type ErrorCode } from "../errors.js";
 import { ticketId } from "../keys.js";
 import { type SaleDirectory, saleStatus } from "../sales/directory.js";
 import { type Stock, stockOf } from "../tickets/standing.js";
+import { newTicketKey } from "./codes.js";
 import { rateLimited } from "./rate-limit.js";
 
 export interface CheckoutInput {
@@ -91,6 +92,7 @@ async function tryAdmit(
   fingerprint: string,
 ): Promise<Admission | null> {
   const { redis, keys, cfg } = deps;
+  const key = newTicketKey();
   const r = (await redis.run(
     "admit",
     [
@@ -116,12 +118,13 @@ async function tryAdmit(
       cfg.FAIR_START_WINDOW_S * 1000,
       cfg.RATE_USER_PER_S,
       cfg.RATE_USER_BURST,
+      key,
     ],
   )) as string[];
   const [status, seq, pos, at, av = null, rs = null, sd = null, tot = null, gap, lt, defer, sa, mode] = r;
   if (status === "ok") {
     return {
-      ticketId: ticketId(saleId, String(seq)),
+      ticketId: ticketId(saleId, String(seq), key),
       saleId,
       position: pos ? Number(pos) : null,
       createdAt: Number(at),
@@ -136,7 +139,8 @@ async function tryAdmit(
   }
   if (status === "existing") {
     return {
-      ticketId: ticketId(saleId, String(seq)),
+      // The key of the ticket made by the first checkout with this Idempotency-Key.
+      ticketId: ticketId(saleId, String(seq), String(pos)),
       saleId,
       position: 0,
       createdAt: 0,

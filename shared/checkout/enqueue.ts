@@ -1,6 +1,6 @@
 import type { Queue } from "bullmq";
 import { createBatcher } from "../batcher.js";
-import { ticketId } from "../keys.js";
+import { refOf, ticketRef } from "../keys.js";
 import { BATCH_JOB, type CheckoutJob, type CheckoutQueue, TICKET_JOB } from "../queues.js";
 
 export interface TicketJob extends CheckoutJob {
@@ -9,9 +9,15 @@ export interface TicketJob extends CheckoutJob {
   userId: string;
 }
 
-/** Queues tickets in this order, now, a job each: the job id is the ticket id, so a ticket added twice is queued once. */
+/**
+ * Queues tickets in this order, now, a job each: the job id is the ticket's ref
+ * (`<sale>-<seq>`, shared/keys.ts), so a ticket added twice is queued once and whoever
+ * changes a sleeping ticket can wake its job without knowing its id.
+ */
 export async function addTicketJobs(queue: CheckoutQueue, jobs: TicketJob[]): Promise<void> {
-  await queue.addBulk(jobs.map((data) => ({ name: TICKET_JOB, data, opts: { jobId: data.ticketId } })));
+  await queue.addBulk(
+    jobs.map((data) => ({ name: TICKET_JOB, data, opts: { jobId: refOf(data.ticketId) } })),
+  );
 }
 
 /**
@@ -22,7 +28,7 @@ export async function addTicketJobs(queue: CheckoutQueue, jobs: TicketJob[]): Pr
 export async function wakeTickets(queue: Queue, saleId: string, seqs: string[]): Promise<void> {
   await Promise.allSettled(
     seqs.map(async (seq) => {
-      const job = await queue.getJob(ticketId(saleId, seq));
+      const job = await queue.getJob(ticketRef(saleId, seq));
       await job?.promote();
     }),
   );
@@ -30,8 +36,8 @@ export async function wakeTickets(queue: Queue, saleId: string, seqs: string[]):
 
 /**
  * The jobs for tickets accepted together, in their order: runs of one sale cut into
- * batches of at most `max`. A batch's id is its first ticket's with a "b-" in front, so
- * a batch added twice is queued once; a lone ticket keeps the plain ticket job.
+ * batches of at most `max`. A batch's id is its first ticket's ref with a "b-" in front,
+ * so a batch added twice is queued once; a lone ticket keeps the plain ticket job.
  */
 export function batchJobs(tickets: TicketJob[], max: number) {
   const jobs: { name: string; data: unknown; opts: { jobId: string } }[] = [];
@@ -39,7 +45,8 @@ export function batchJobs(tickets: TicketJob[], max: number) {
   const cut = () => {
     const [first] = run;
     if (!first) return;
-    if (run.length === 1) jobs.push({ name: TICKET_JOB, data: first, opts: { jobId: first.ticketId } });
+    if (run.length === 1)
+      jobs.push({ name: TICKET_JOB, data: first, opts: { jobId: refOf(first.ticketId) } });
     else
       jobs.push({
         name: BATCH_JOB,
@@ -47,7 +54,7 @@ export function batchJobs(tickets: TicketJob[], max: number) {
           saleId: first.saleId,
           tickets: run.map(({ ticketId, itemId, userId }) => ({ ticketId, itemId, userId })),
         },
-        opts: { jobId: `b-${first.ticketId}` },
+        opts: { jobId: `b-${refOf(first.ticketId)}` },
       });
     run = [];
   };

@@ -21,7 +21,7 @@ export async function purchase(deps: Deps, queue: Queue, code: string): Promise<
     [ref.secret, keys.events(ref.saleId), ref.seq],
   )) as string[];
   if (outcome === "unknown" || outcome === "expired") throw notFound();
-  const id = ticketId(ref.saleId, ref.seq);
+  const id = ticketId(ref.saleId, ref.seq, ref.key);
   if (outcome === "confirmed") {
     // Not delayed (active right now): the worker looks at the confirmation after its own move.
     await wakeTickets(queue, ref.saleId, [ref.seq]);

@@ -10,9 +10,10 @@
 -- ARGV[6] idempotency fingerprint ('' = no key)   ARGV[7] idempotency ttl (s)
 -- ARGV[8] fair-start window (ms before the opening that checkouts enter the room; 0 = none)
 -- ARGV[9] the user's checkout rate (tokens per second; 0 = no limit)   ARGV[10] its burst
+-- ARGV[11] the new ticket's key (the random part of its id, kept as field k)
 -- Publishes nothing: no one can be watching a ticket before its id is handed out.
 -- Returns {'ok', seq, position, created_at, av, rs, sd, tot, gap, lt, defer, starts_at, mode}
---   | {'existing', seq} | {'rate_limited', ms until a token} | {'<error code>'}
+--   | {'existing', seq, key} | {'rate_limited', ms until a token} | {'<error code>'}
 --   (the item's stock and line pace, so the answer carries an ETA without another read; gap/lt '' if unknown;
 --   defer '' = the caller queues the ticket, 'room' = it waits in the fair-start room (position ''),
 --   'late' = the room's opener queues it behind the room; mode 'two_step' or '')
@@ -24,7 +25,8 @@ if ARGV[6] ~= '' then
   if prev then
     local sep = string.find(prev, '|', 1, true)
     if string.sub(prev, 1, sep - 1) ~= ARGV[6] then return {'idempotency_conflict'} end
-    return {'existing', string.sub(prev, sep + 1)}
+    local seq = string.sub(prev, sep + 1)
+    return {'existing', seq, redis.call('HGET', ARGV[3] .. seq, 'k') or ''}
   end
 end
 
@@ -83,7 +85,8 @@ if defer == '' then
   redis.call('HSET', tkey, 'st', 'queued', 'u', user, 'i', ARGV[2], 'pos', pos, 'ca', now, 'ua', now)
   redis.call('ZADD', KEYS[6], seq, seq)
 else
-  local entry = seq .. ':' .. ARGV[2] .. ':' .. user
+  -- "seq:item:user:key" (ids have no ':'), for the room's opener to queue it.
+  local entry = seq .. ':' .. ARGV[2] .. ':' .. user .. ':' .. ARGV[11]
   if defer == 'room' then
     -- No place in line until the shuffle: oa tells the client when to ask again.
     redis.call('HSET', tkey, 'st', 'queued', 'u', user, 'i', ARGV[2], 'oa', sa, 'ca', now, 'ua', now)
@@ -98,6 +101,7 @@ else
     redis.call('RPUSH', KEYS[9], entry)
   end
 end
+redis.call('HSET', tkey, 'k', ARGV[11])
 if x[1] == 'two_step' then redis.call('HSET', tkey, 'two', '1') end
 if ARGV[6] ~= '' then
   redis.call('SET', KEYS[5], ARGV[6] .. '|' .. seq, 'EX', tonumber(ARGV[7]))

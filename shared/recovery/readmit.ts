@@ -1,9 +1,9 @@
 import type { TicketJob } from "../checkout/enqueue.js";
 import type { Sql } from "../db/client.js";
 import type { Deps } from "../deps.js";
-import { ticketId } from "../keys.js";
+import { parseTicketId } from "../keys.js";
 
-// Tickets per script call (four arguments each): short calls, few round trips.
+// Tickets per script call (five arguments each): short calls, few round trips.
 const BATCH = 500;
 
 /**
@@ -29,9 +29,14 @@ export async function readmitTickets(
       and not exists (select 1 from purchases p where p.ticket_id = a.ticket_id)
     order by split_part(a.ticket_id, '-', 2)::bigint`;
   const jobs: TicketJob[] = [];
-  for (let i = 0; i < rows.length; i += BATCH) {
-    const chunk = rows.slice(i, i + BATCH);
-    const byTicket = new Map(chunk.map((r) => [r.ticket_id, r]));
+  // Ticket ids carry their seq and key (shared/keys.ts); one that does not parse was never ours.
+  const parsed = rows.flatMap((r) => {
+    const ref = parseTicketId(r.ticket_id);
+    return ref ? [{ ...r, seq: ref.seq, key: ref.key }] : [];
+  });
+  for (let i = 0; i < parsed.length; i += BATCH) {
+    const chunk = parsed.slice(i, i + BATCH);
+    const bySeq = new Map(chunk.map((r) => [r.seq, r]));
     const seqs = (await redis.run(
       "readmit",
       [keys.pending(saleId), keys.saleMode(saleId)],
@@ -39,11 +44,11 @@ export async function readmitTickets(
         keys.ticketPrefix(saleId),
         keys.itemPrefix(saleId),
         keys.line(saleId, ""),
-        ...chunk.flatMap((r) => [r.ticket_id.split("-")[1] ?? "", r.user_id, r.item_id, r.ca]),
+        ...chunk.flatMap((r) => [r.seq, r.user_id, r.item_id, r.ca, r.key]),
       ],
     )) as (string | number)[];
     for (const seq of seqs) {
-      const r = byTicket.get(ticketId(saleId, seq));
+      const r = bySeq.get(String(seq));
       if (r) jobs.push({ ticketId: r.ticket_id, saleId, itemId: r.item_id, userId: r.user_id });
     }
   }

@@ -11,7 +11,7 @@ const TICK_MS = 25;
 const SCAN_AFTER = 400;
 
 export interface Deadlines {
-  /** Calls `fire` once `at` (ms, Date.now clock) has passed; returns the slot, for remove. */
+  /** Calls `fire` once `at` (ms, on clock()) has passed; returns the slot, for remove. */
   add(at: number, fire: () => void): number;
   /** Forgets a deadline added with `add` (no-op if it already fired). */
   remove(slot: number, fire: () => void): void;
@@ -37,7 +37,7 @@ export function createDeadlines(tickMs = TICK_MS): Deadlines {
   };
 
   const sweep = () => {
-    const now = Math.floor(Date.now() / tickMs);
+    const now = Math.floor(clock() / tickMs);
     if (now - done > SCAN_AFTER) {
       for (const slot of [...slots.keys()].sort((a, b) => a - b)) if (slot <= now) fireSlot(slot);
     } else {
@@ -53,7 +53,7 @@ export function createDeadlines(tickMs = TICK_MS): Deadlines {
   return {
     add(at, fire) {
       if (!timer) {
-        done = Math.floor(Date.now() / tickMs);
+        done = Math.floor(clock() / tickMs);
         timer = setInterval(sweep, tickMs);
         // A wait never keeps a process alive on its own: its request does.
         timer.unref();
@@ -83,4 +83,12 @@ export function createDeadlines(tickMs = TICK_MS): Deadlines {
       pending = 0;
     },
   };
+}
+
+/**
+ * The clock every wait's deadline is on: monotonic, so a step of the wall clock (NTP,
+ * a VM resumed) neither ends waits early nor stretches them.
+ */
+export function clock(): number {
+  return performance.now();
 }

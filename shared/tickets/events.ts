@@ -1,7 +1,7 @@
 import type { Config } from "../config.js";
-import type { Keys } from "../keys.js";
+import { type Keys, refOf } from "../keys.js";
 import { createRedis } from "../redis.js";
-import { createDeadlines } from "./deadlines.js";
+import { clock, createDeadlines } from "./deadlines.js";
 
 // Ticket changes pushed by the Lua scripts (PUBLISH on each sale's events channel,
 // "seq:status:ms" words) fanned out to the waits of one process. One subscriber
@@ -23,7 +23,7 @@ export interface Watch {
   /**
    * The changes since the last call (or since the watch began) that `wants`
    * accepts (all when not given), as soon as there is one; null once `deadline`
-   * (ms, Date.now clock) passes or the watch is closed first. An empty list means
+   * (ms, on ./deadlines.ts clock()) passes or the watch is closed first. An empty list means
    * "look again" (the subscription was re-established and may have missed
    * something). A change may be one the caller already read. One call at a time.
    */
@@ -36,13 +36,15 @@ export interface Watch {
 
 export interface TicketEvents {
   /**
-   * Watches a ticket. It is registered before this returns its promise, and the
-   * promise resolves once the subscription is live: a change published after
-   * that is never missed.
+   * Watches a ticket, given its id (`<sale>-<seq>-<key>`). It is registered before this
+   * returns its promise, and the promise resolves once the subscription is live: a
+   * change published after that is never missed.
    */
   watch(ticketId: string): Promise<Watch>;
   /** Open watches, for tests and metrics. */
   size(): number;
+  /** True once the subscription has been confirmed: a watch then goes live at once. */
+  live(): boolean;
   /** Ends every watch (their next() resolves null) and the subscriber connection. */
   close(): Promise<void>;
 }
@@ -85,7 +87,7 @@ class TicketWatch implements Watch {
   next(deadline: number, wants?: Wants): Promise<Change[] | null> {
     if (this.done || this.hub.closed) return Promise.resolve(null);
     const got = this.take(wants);
-    if (got || deadline <= Date.now()) return Promise.resolve(got);
+    if (got || deadline <= clock()) return Promise.resolve(got);
     return new Promise((resolve) => {
       this.resolve = resolve;
       this.wants = wants;
@@ -139,6 +141,7 @@ export function createTicketEvents(cfg: Config, keys: Keys): TicketEvents {
   let open = 0;
   let sub: ReturnType<typeof createRedis> | null = null;
   let subscribed: Promise<void> | null = null;
+  let live = false;
 
   const each = (entry: TicketWatch | Set<TicketWatch>, f: (w: TicketWatch) => void) => {
     if (entry instanceof Set) for (const w of [...entry]) f(w);
@@ -166,7 +169,7 @@ export function createTicketEvents(cfg: Config, keys: Keys): TicketEvents {
   const onMessage = (_pattern: string, channel: string, message: string) => {
     // Every change of every sale comes here; most have nobody waiting.
     if (byTicket.size === 0) return;
-    // "<prefix>:{s<sale>}:events" → the sale id, which starts every ticket id of the sale.
+    // "<prefix>:{s<sale>}:events" → the sale id, which starts every ticket ref of the sale.
     const from = channel.lastIndexOf("{s");
     const to = channel.indexOf("}", from);
     if (from < 0 || to < 0) return;
@@ -200,7 +203,9 @@ export function createTicketEvents(cfg: Config, keys: Keys): TicketEvents {
       first = false;
     });
     subscribed = sub.psubscribe(keys.eventsPattern).then(
-      () => undefined,
+      () => {
+        live = true;
+      },
       (err: unknown) => {
         // Let the next watch try again rather than caching a failure.
         sub?.disconnect();
@@ -214,15 +219,18 @@ export function createTicketEvents(cfg: Config, keys: Keys): TicketEvents {
 
   return {
     size: () => open,
+    live: () => live && !hub.closed,
     watch(ticketId) {
       if (hub.closed) return Promise.reject(new Error("ticket events closed"));
       // Registered before the subscription is confirmed: nothing published after it goes unseen.
       // A ticket has a handful of statuses in its life, so its list never grows far.
-      const w = new TicketWatch(hub, ticketId);
-      const entry = byTicket.get(ticketId);
-      if (!entry) byTicket.set(ticketId, w);
+      // Events name a ticket by its place ("seq" on its sale's channel), so watches are kept by its ref.
+      const ref = refOf(ticketId);
+      const w = new TicketWatch(hub, ref);
+      const entry = byTicket.get(ref);
+      if (!entry) byTicket.set(ref, w);
       else if (entry instanceof Set) entry.add(w);
-      else byTicket.set(ticketId, new Set([entry, w]));
+      else byTicket.set(ref, new Set([entry, w]));
       open++;
       return subscribe().then(
         () => w,

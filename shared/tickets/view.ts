@@ -1,3 +1,4 @@
+import { timingSafeEqual } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { formatCode } from "../checkout/codes.js";
 import { purchases } from "../db/schema.js";
@@ -33,6 +34,12 @@ export interface TicketView {
 
 const iso = (ms: string | undefined) => new Date(Number(ms ?? 0)).toISOString();
 
+/** A ticket's key against the one in the id asked for, in constant time. */
+function sameKey(kept: string | undefined, asked: string): boolean {
+  if (kept === undefined || kept.length !== asked.length) return false;
+  return timingSafeEqual(Buffer.from(kept), Buffer.from(asked));
+}
+
 /**
  * The live ticket from Redis. A ticket Redis no longer has but PostgreSQL
  * settled is still shown as purchased: a purchase outlives Redis.
@@ -46,6 +53,8 @@ export async function getTicket(
   const { redis, keys } = deps;
   const key = keys.ticket(ref.saleId, ref.seq);
   const h = await redis.hgetall(key);
+  // Only whoever was given the id may read the ticket: the same place with another key is no ticket.
+  if (h.st && !sameKey(h.k, ref.key)) return null;
   if (h.st) {
     const itemId = h.i ?? "";
     const queued = h.st === "queued";

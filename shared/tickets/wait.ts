@@ -1,4 +1,5 @@
 import type { Deps } from "../deps.js";
+import { clock } from "./deadlines.js";
 import type { TicketEvents, Wants, Watch } from "./events.js";
 import { FINAL, getTicket, type TicketView } from "./view.js";
 
@@ -13,6 +14,26 @@ export interface Hangup {
   readonly closed?: boolean;
   on(event: "close", listener: () => void): unknown;
   off(event: "close", listener: () => void): unknown;
+}
+
+// Before a process's subscription is first confirmed, a watch waits for it: bounded, so a
+// subscriber that never answers cannot hold a checkout back from its queue.
+const SUBSCRIBE_WAIT_MS = 1000;
+
+/** A live watch, or null when the subscription is not confirmed within SUBSCRIBE_WAIT_MS (or failed). */
+async function watchSoon(events: TicketEvents, id: string): Promise<Watch | null> {
+  const pending = events.watch(id).catch(() => null);
+  // The usual case: subscribed long ago, so no timer per request.
+  if (events.live()) return pending;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), SUBSCRIBE_WAIT_MS);
+  });
+  const watch = await Promise.race([pending, late]);
+  clearTimeout(timer);
+  // Given up on: should it go live after all, it is closed at once.
+  if (!watch) void pending.then((w) => w?.close());
+  return watch;
 }
 
 interface Until {
@@ -55,7 +76,8 @@ async function waitOn(
       if (until.settled(now)) return now;
     }
     if (gone) return null;
-    return ticket ?? (await getTicket(deps, id));
+    // Run out: read once more, as a change this wait did not care about may have come since the last read.
+    return (await getTicket(deps, id)) ?? ticket ?? null;
   } finally {
     hangup?.off("close", onHangup);
   }
@@ -74,8 +96,8 @@ async function readThenWait(
   until: (first: TicketView) => Until,
   hangup?: Hangup,
 ): Promise<TicketView | null> {
-  const deadline = Date.now() + ms;
-  const watch = await events.watch(id).catch(() => null);
+  const deadline = clock() + ms;
+  const watch = await watchSoon(events, id);
   try {
     const first = await getTicket(deps, id);
     if (!first || !watch) return first;
@@ -138,8 +160,8 @@ export async function waitForAdmitted(
   ms: number,
   opts: { twoStep: boolean; start: () => Promise<void>; hangup?: Hangup },
 ): Promise<TicketView | null> {
-  const deadline = Date.now() + ms;
-  const watch = await events.watch(id).catch(() => null);
+  const deadline = clock() + ms;
+  const watch = await watchSoon(events, id);
   try {
     await opts.start();
     if (!watch) return await getTicket(deps, id);
