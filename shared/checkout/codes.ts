@@ -5,37 +5,30 @@ import { parseTicketId } from "../keys.js";
 // the OS's cryptographic random source, so a code cannot be guessed; the ticket id in
 // front finds the ticket's keys without a lookup table.
 
-const SECRET_BYTES = 16;
-// Filled in one system call and handed out a slice at a time: every reservation asks
-// for a secret (it is only kept in a two_step sale), so it must cost next to nothing.
-const POOL_SECRETS = 256;
-const pool = Buffer.alloc(SECRET_BYTES * POOL_SECRETS);
-let next = POOL_SECRETS;
+// Filled in one system call and handed out a slice at a time: every checkout asks for a
+// ticket key and every reservation for a code secret (kept only in a two_step sale), so
+// each must cost next to nothing.
+const POOL_SLICES = 256;
 
-/** 22 base64url characters of fresh randomness. */
-export function newCodeSecret(): string {
-  if (next === POOL_SECRETS) {
-    randomFillSync(pool);
-    next = 0;
-  }
-  const start = next++ * SECRET_BYTES;
-  return pool.subarray(start, start + SECRET_BYTES).toString("base64url");
+/** A source of `bytes` fresh random bytes at a time, as unpadded base64url. */
+function randomSlices(bytes: number): () => string {
+  const pool = Buffer.alloc(bytes * POOL_SLICES);
+  let next = POOL_SLICES;
+  return () => {
+    if (next === POOL_SLICES) {
+      randomFillSync(pool);
+      next = 0;
+    }
+    const start = next++ * bytes;
+    return pool.subarray(start, start + bytes).toString("base64url");
+  };
 }
 
-// A ticket id's key: 12 bytes (96 bits), 16 base64url characters, from its own pool.
-const KEY_BYTES = 12;
-const keyPool = Buffer.alloc(KEY_BYTES * POOL_SECRETS);
-let nextKey = POOL_SECRETS;
+/** 22 base64url characters (128 bits) of fresh randomness: a checkout code's secret. */
+export const newCodeSecret = randomSlices(16);
 
-/** The random part of a new ticket id (shared/keys.ts ticketId). */
-export function newTicketKey(): string {
-  if (nextKey === POOL_SECRETS) {
-    randomFillSync(keyPool);
-    nextKey = 0;
-  }
-  const start = nextKey++ * KEY_BYTES;
-  return keyPool.subarray(start, start + KEY_BYTES).toString("base64url");
-}
+/** 16 base64url characters (96 bits): the random part of a new ticket id (shared/keys.ts ticketId). */
+export const newTicketKey = randomSlices(12);
 
 // What newCodeSecret makes: 16 bytes in unpadded base64url.
 const SECRET = /^[A-Za-z0-9_-]{22}$/;
