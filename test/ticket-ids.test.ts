@@ -79,6 +79,9 @@ describe("ticket ids", () => {
     const forged = `${ticketId(r?.saleId ?? "", r?.seq ?? "", randomKey())}.${secret}`;
     const refused = await env.json(`/purchase?code=${encodeURIComponent(forged)}`, { method: "POST" });
     expect(refused.status).toBe(404);
+    // Refused before it confirmed anything: the hold is still unpaid.
+    const hash = env.deps.keys.ticket(r?.saleId ?? "", r?.seq ?? "");
+    expect(await env.deps.redis.hget(hash, "cf")).toBeNull();
     const paid = await env.json(`/purchase?code=${encodeURIComponent(res.body.code)}`, { method: "POST" });
     expect(paid.status).toBe(202);
   });

@@ -9,7 +9,7 @@ import * as step from "./steps.js";
  * them, then each reserved ticket pays and settles (payment starts, approvals, settlements
  * and their mirroring in Redis batch again across tickets). A ticket that must sleep
  * (waiting for a unit, a two_step hold, another attempt's payment) or that meets an error
- * leaves the batch as a ticket job of its own, whose id is the ticket id, so waking and
+ * leaves the batch as a ticket job of its own, whose id is the ticket's place (`<sale>-<seq>`), so waking and
  * retrying it work as for any ticket; its batch-mates carry on. Every step follows the
  * ticket's state in Redis, so a batch run again (its worker died) redoes only what was
  * not done.

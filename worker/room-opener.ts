@@ -112,7 +112,7 @@ export async function openRoom(
  * Queues the way out in order, a batch at a time: read (not removed), added, then removed
  * only if still at the head. A batch whose adding failed, or whose opener died, stays
  * first in line for the next opener, so no ticket is lost and none jumps the order; a
- * batch added twice is queued once (the job id is the ticket id, and a job already
+ * batch added twice is queued once (the job id is the ticket's place, and a job already
  * finished and removed finds its ticket final and does nothing).
  */
 async function queueRoom(deps: Deps, queue: Queue, saleId: string, lock: HeldLock, opts: OpenRoomOptions) {

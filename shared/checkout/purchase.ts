@@ -18,7 +18,7 @@ export async function purchase(deps: Deps, queue: Queue, code: string): Promise<
   const [outcome] = (await redis.run(
     "purchase",
     [keys.ticket(ref.saleId, ref.seq)],
-    [ref.secret, keys.events(ref.saleId), ref.seq],
+    [ref.secret, keys.events(ref.saleId), ref.seq, ref.key],
   )) as string[];
   if (outcome === "unknown" || outcome === "expired") throw notFound();
   const id = ticketId(ref.saleId, ref.seq, ref.key);

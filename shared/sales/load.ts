@@ -137,7 +137,7 @@ export async function reloadSale(
 // Jobs per addBulk.
 const JOB_BATCH = 500;
 
-/** Queues re-created tickets in ticket order (the job id is the ticket id: queuing twice is harmless). */
+/** Queues re-created tickets in ticket order (the job id is the ticket's place: queuing twice is harmless). */
 async function queueTickets(deps: Deps, jobs: TicketJob[]): Promise<void> {
   if (jobs.length === 0) return;
   const queue = new Queue(CHECKOUT_QUEUE, { connection: deps.redis, ...checkoutQueueOptions(deps.keys) });
