@@ -5,6 +5,7 @@ import { AppError } from "../shared/errors.js";
 import { adminAuth } from "./auth.js";
 import type { ApiCtx } from "./context.js";
 import { errorResponse, onError } from "./errors.js";
+import { identityFrom } from "./identity.js";
 import { requestLogging } from "./logging.js";
 import { createMetrics } from "./metrics.js";
 import { header } from "./node-request.js";
@@ -53,6 +54,9 @@ function limitBody(maxSize: number, message: string): MiddlewareHandler {
   };
 }
 
+// What a shopper's token guards (docs/security.md); sales, items and health stay public.
+const SHOPPER_ROUTES = ["/checkout", "/tickets/*", "/purchase", "/users/*"];
+
 export function createApp(ctx: ApiCtx) {
   // An OpenAPIHono: the route modules' createRoute() definitions gather into its document.
   const app = router();
@@ -72,6 +76,9 @@ export function createApp(ctx: ApiCtx) {
   app.use(limitBody(MAX_BODY_BYTES, "the request body is too large"));
   app.use("/checkout", limitBody(MAX_CHECKOUT_BODY_BYTES, "a checkout body is at most 4 KB"));
   app.use("/admin/*", adminAuth(ctx.deps.cfg));
+  // Signed shopper identity, when configured: the shopper routes take the user from the token.
+  const identity = identityFrom(ctx.deps.cfg);
+  if (identity) for (const path of SHOPPER_ROUTES) app.use(path, identity);
   app.use(metrics.middleware);
 
   app.route("/", checkoutRoutes(ctx));

@@ -84,15 +84,19 @@ export interface CheckoutInput {
 }
 
 /** POST /checkout: the query form `?user_id=U&id=I` (or `item_id=I`), or a JSON body `{user_id, item_id}`. */
-export async function checkoutInput(c: Context): Promise<CheckoutInput> {
+/**
+ * `shopper`: the user a bearer token proves (api/identity.ts); then `user_id` may be left
+ * out, and if sent must be that user.
+ */
+export async function checkoutInput(c: Context, shopper?: string): Promise<CheckoutInput> {
   const body = await jsonBody(c);
   const query = queryOf(c.req.url, CHECKOUT_QUERY);
   let userId: string;
   let itemId: string;
   if (body === undefined) {
     const { user_id: user, id, item_id: item } = query;
-    if (user === undefined) throw invalid("user_id", "is required");
-    userId = queryId(user, "user_id");
+    if (user === undefined && shopper === undefined) throw invalid("user_id", "is required");
+    userId = user === undefined ? (shopper as string) : queryId(user, "user_id");
     if (id === undefined && item === undefined) throw invalid("id", "is required (or item_id)");
     // Both are checked when both are sent; `id` wins.
     const checkedItem = item === undefined ? undefined : queryId(item, "item_id");
@@ -103,9 +107,12 @@ export async function checkoutInput(c: Context): Promise<CheckoutInput> {
     for (const key of Object.keys(body))
       if (key !== "user_id" && key !== "item_id") throw invalid("body", `unknown field "${key}"`);
     const fields = body as { user_id?: unknown; item_id?: unknown };
-    userId = bodyId(fields.user_id, "user_id");
+    userId =
+      fields.user_id === undefined && shopper !== undefined ? shopper : bodyId(fields.user_id, "user_id");
     itemId = bodyId(fields.item_id, "item_id");
   }
+  if (shopper !== undefined && userId !== shopper)
+    throw invalid("user_id", "must be the user of the bearer token, or left out");
   // Always from the query string, also for a JSON-body checkout.
   const wait = waitParam(query.wait);
   const key = header(c, "idempotency-key");

@@ -104,6 +104,12 @@ const schema = z
     // client's from the last X-Forwarded-For entry (the one the proxy added).
     // Otherwise that header is anyone's to forge, and is ignored.
     TRUST_PROXY: bool.default(false),
+    // Signed shopper identity, off unless one of these is set: the user is a bearer
+    // token's `sub`. A shared secret (HS256, at least 32 characters), or a PEM public key
+    // file for tokens signed elsewhere (RS256 or ES256, AUTH_JWT_ALG).
+    AUTH_JWT_SECRET: z.string().min(32, { error: "must be at least 32 characters" }).optional(),
+    AUTH_JWT_PUBLIC_KEY_FILE: z.string().min(1).optional(),
+    AUTH_JWT_ALG: oneOf(["RS256", "ES256"]).default("RS256"),
     // Long polls, checkout waits and event streams one client (address) may hold open in
     // one API process; beyond it 429 rate_limited. Generous: a load test or a proxy brings
     // a whole crowd from one address.
@@ -116,6 +122,13 @@ const schema = z
     REQUEST_TIMEOUT_MS: int(1000, 600_000).default(10_000),
   })
   .superRefine((env, ctx) => {
+    if (env.AUTH_JWT_SECRET && env.AUTH_JWT_PUBLIC_KEY_FILE) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["AUTH_JWT_PUBLIC_KEY_FILE"],
+        message: "set either AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY_FILE, not both",
+      });
+    }
     if (env.REQUEST_TIMEOUT_MS < env.HEADERS_TIMEOUT_MS) {
       ctx.addIssue({
         code: "custom",

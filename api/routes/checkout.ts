@@ -11,6 +11,7 @@ import { answerJson } from "../answer.js";
 import { clientAddress } from "../client-address.js";
 import type { ApiCtx } from "../context.js";
 import { errorResponse } from "../errors.js";
+import { shopperOf } from "../identity.js";
 import { checkoutInput } from "../input.js";
 import { hangupOf } from "../node-request.js";
 import { errors, json, router } from "../openapi.js";
@@ -49,6 +50,7 @@ const route = createRoute({
       "rate_limited",
       "overloaded",
       "unavailable",
+      "unauthorized",
     ),
   },
 });
@@ -60,7 +62,7 @@ export function checkoutRoutes(ctx: ApiCtx) {
   const app = router();
   app.openAPIRegistry.registerPath(route);
   return app.post(route.path, async (c) => {
-    const input = await checkoutInput(c);
+    const input = await checkoutInput(c, shopperOf(c));
     const { wait, idempotencyKey: key } = input;
     const at = Date.now();
     // An item sold out a moment ago is refused from memory (a replay may still find its ticket),

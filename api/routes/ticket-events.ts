@@ -7,6 +7,7 @@ import type { Change } from "../../shared/tickets/events.js";
 import { standing } from "../../shared/tickets/standing.js";
 import { FINAL, getTicket, type TicketView } from "../../shared/tickets/view.js";
 import type { ApiCtx } from "../context.js";
+import { shopperOf } from "../identity.js";
 import { hangupOf } from "../node-request.js";
 import { errors, router } from "../openapi.js";
 import { ticketEvents, ticketParams } from "../schemas/tickets.js";
@@ -26,7 +27,7 @@ const route = createRoute({
   request: { params: ticketParams },
   responses: {
     200: { description: "The stream.", content: { "text/event-stream": { schema: ticketEvents } } },
-    ...errors("ticket_not_found", "rate_limited"),
+    ...errors("ticket_not_found", "rate_limited", "unauthorized"),
   },
 });
 
@@ -63,7 +64,8 @@ export function ticketEventRoutes(ctx: ApiCtx) {
     // HEAD runs this handler and drops the body: a stream nobody reads would
     // never end, so answer the headers alone.
     if (c.req.method === "HEAD") {
-      if (!(await getTicket(ctx.deps, tid))) throw notFound();
+      const t = await getTicket(ctx.deps, tid);
+      if (!t || (shopperOf(c) !== undefined && t.user_id !== shopperOf(c))) throw notFound();
       return c.body(null, 200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
     }
     const release = ctx.waits.hold(c);
@@ -82,7 +84,9 @@ export function ticketEventRoutes(ctx: ApiCtx) {
       end();
       throw err;
     });
-    if (!first) {
+    // With shopper identity, only the ticket's owner may follow it.
+    const shopper = shopperOf(c);
+    if (!first || (shopper !== undefined && first.user_id !== shopper)) {
       end();
       throw notFound();
     }

@@ -5,6 +5,7 @@ import { getTicket } from "../../shared/tickets/view.js";
 import { waitForChange } from "../../shared/tickets/wait.js";
 import { answerJson } from "../answer.js";
 import type { ApiCtx } from "../context.js";
+import { shopperOf } from "../identity.js";
 import { ticketQuery } from "../input.js";
 import { hangupOf } from "../node-request.js";
 import { errors, json, router } from "../openapi.js";
@@ -21,7 +22,7 @@ const route = createRoute({
   request: { params: ticketParams, query: ticketQuerySchema },
   responses: {
     200: json(ticketSchema, "The ticket."),
-    ...errors("invalid_request", "ticket_not_found", "rate_limited"),
+    ...errors("invalid_request", "ticket_not_found", "rate_limited", "unauthorized"),
   },
 });
 
@@ -32,6 +33,10 @@ export function ticketRoutes(ctx: ApiCtx) {
     const tid = c.req.param("ticket_id") ?? "";
     const { wait, seen } = ticketQuery(c);
     if (!TICKET_ID.test(tid)) throw new AppError("ticket_not_found", `no ticket ${tid}`);
+    // With shopper identity, only the ticket's owner may read or wait on it (404, as for no ticket).
+    const shopper = shopperOf(c);
+    if (shopper !== undefined && (await getTicket(ctx.deps, tid))?.user_id !== shopper)
+      throw new AppError("ticket_not_found", `no ticket ${tid}`);
     let ticket: Awaited<ReturnType<typeof getTicket>>;
     if (wait) {
       const release = ctx.waits.hold(c);

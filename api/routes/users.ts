@@ -1,7 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
 import { and, asc, eq } from "drizzle-orm";
 import { purchases } from "../../shared/db/schema.js";
+import { AppError } from "../../shared/errors.js";
 import type { ApiCtx } from "../context.js";
+import { shopperOf } from "../identity.js";
 import { errors, json, router } from "../openapi.js";
 import { purchasesQuery, purchasesSchema, userParams } from "../schemas/sales.js";
 
@@ -11,13 +13,19 @@ const route = createRoute({
   tags: ["shoppers"],
   summary: "A user's purchases, oldest first (an unknown user has none)",
   request: { params: userParams, query: purchasesQuery },
-  responses: { 200: json(purchasesSchema, "The purchases."), ...errors("invalid_request") },
+  responses: {
+    200: json(purchasesSchema, "The purchases."),
+    ...errors("invalid_request", "not_found", "unauthorized"),
+  },
 });
 
 export function userRoutes(ctx: ApiCtx) {
   return router().openapi(route, async (c) => {
     const { user_id: userId } = c.req.valid("param");
     const { sale_id } = c.req.valid("query");
+    // With shopper identity, a user's purchases are theirs alone (404, as if there were no such user).
+    const shopper = shopperOf(c);
+    if (shopper !== undefined && shopper !== userId) throw new AppError("not_found", "no such user");
     const where = sale_id
       ? and(eq(purchases.userId, userId), eq(purchases.saleId, Number(sale_id)))
       : eq(purchases.userId, userId);
