@@ -70,23 +70,24 @@ export async function listItems(
 /** Ticket ids of a user's purchases in the sale. */
 export async function userPurchases(http: HttpClient, userId: string, saleId: string): Promise<string[]> {
   const path = `/users/${encodeURIComponent(userId)}/purchases?sale_id=${saleId}`;
-  const body = (await expect(`GET ${path}`, http.send("GET", path), 200)) as {
+  const body = (await expect(`GET ${path}`, http.send("GET", path, { user: userId }), 200)) as {
     purchases: { ticket_id: string }[];
   };
   return body.purchases.map((p) => p.ticket_id);
 }
 
-/** A ticket's status once it is final, or its last status when `waitMs` ran out. */
+/** A ticket's status once it is final, or its last status when `waitMs` ran out; read as its user. */
 export async function ticketStatus(
   http: HttpClient,
-  ticketId: string,
+  ticket: { ticketId: string; userId: string },
   waitMs: number,
 ): Promise<string | null> {
+  const { ticketId, userId } = ticket;
   const deadline = Date.now() + waitMs;
   let last: string | null = null;
   do {
     const wait = Math.max(1, Math.min(5000, deadline - Date.now()));
-    const r = await http.send("GET", `/tickets/${ticketId}?wait=${wait}`);
+    const r = await http.send("GET", `/tickets/${ticketId}?wait=${wait}`, { user: userId });
     last = r.status === 200 ? ((r.body as { status?: string }).status ?? null) : null;
     if (last === "purchased" || last === "rejected" || last === "failed") return last;
   } while (Date.now() < deadline);

@@ -61,7 +61,7 @@ async function invariantsOf(
     await api.eachLimited(sample, CHECK_LANES, async (t) => {
       sampledTickets.push({
         ticketId: t.ticketId,
-        status: await api.ticketStatus(http, t.ticketId, o.settleS * 1000),
+        status: await api.ticketStatus(http, t, o.settleS * 1000),
       });
     });
   }

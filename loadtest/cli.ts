@@ -17,6 +17,8 @@ target
   --allow-remote          allow a target that is not on this machine
   --admin-user U          admin user for creating a sale / setting payments (env ADMIN_USER, default admin)
   --admin-password P      admin password (env ADMIN_PASSWORD)
+  --jwt-secret S          the API's AUTH_JWT_SECRET (env AUTH_JWT_SECRET): every shopper request carries
+                          Authorization: Bearer <HS256 token, sub = its user id, one per user, 1 h>
 sale
   --sale ID               target this sale (default: the one created with --create-sale, else the current sale)
   --create-sale           create a sale for the run through POST /admin/sales
@@ -64,6 +66,7 @@ const spec = {
   "allow-remote": { type: "boolean" },
   "admin-user": { type: "string" },
   "admin-password": { type: "string" },
+  "jwt-secret": { type: "string" },
   sale: { type: "string" },
   "create-sale": { type: "boolean" },
   items: { type: "string" },
@@ -108,7 +111,7 @@ const spec = {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof spec }>>["values"];
 
-/** Options from command-line arguments and the environment (admin credentials only). */
+/** Options from command-line arguments and the environment (admin credentials and the JWT secret only). */
 export function parseCli(
   argv: string[],
   env: Record<string, string | undefined> = {},
@@ -153,6 +156,7 @@ export function parseCli(
     url: v.url ?? d.url,
     allowRemote: Boolean(v["allow-remote"]),
     admin: password ? { user: v["admin-user"] ?? env.ADMIN_USER ?? "admin", password } : null,
+    jwtSecret: v["jwt-secret"] ?? env.AUTH_JWT_SECRET ?? null,
     saleId: v.sale ?? null,
     createSale: v["create-sale"]
       ? {

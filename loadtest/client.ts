@@ -1,6 +1,6 @@
 import type { ItemChoice } from "./choice.js";
 import { onHold, type Pays, twoStepWait } from "./hold.js";
-import { BUSY_CODES, errorCode, type HttpClient, NetworkError } from "./http.js";
+import { BUSY_CODES, errorCode, forUser, type HttpClient, NetworkError } from "./http.js";
 import type { Stats } from "./stats.js";
 
 // One shopper: check out an item, follow the ticket until it is final (paying
@@ -62,7 +62,9 @@ export interface TicketBody {
   expires_at?: string | null;
 }
 
-export async function runUser(ctx: ClientCtx, userId: string): Promise<void> {
+export async function runUser(lane: ClientCtx, userId: string): Promise<void> {
+  // Every request below is this user's: with shopper tokens, each carries its bearer token.
+  const ctx: ClientCtx = { ...lane, http: forUser(lane.http, userId) };
   const { http, choice, stats, plan } = ctx;
   let bought = 0;
   let misses = 0;

@@ -1,4 +1,5 @@
 import { Agent, request } from "node:http";
+import type { Tokens } from "./tokens.js";
 
 // A small JSON client on node:http with one keep-alive agent. node:http costs
 // less CPU per request than fetch in Node 20, and on a two-core machine the
@@ -14,7 +15,13 @@ export interface HttpAnswer {
 
 export interface RequestOptions {
   body?: unknown;
+  /** Sent with the admin's Basic credentials. */
   admin?: boolean;
+  /**
+   * The shopper the request is made for: with shopper tokens (`--jwt-secret`) it carries
+   * `Authorization: Bearer` with that user's token; without, nothing is added.
+   */
+  user?: string;
   timeoutMs?: number;
 }
 
@@ -43,6 +50,8 @@ export class NetworkError extends Error {
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 type Admin = { user: string; password: string };
+/** Credentials a client adds: the admin's for `admin` requests, shopper tokens for `user` requests. */
+type Auth = { admin?: Admin; tokens?: Tokens };
 
 const agentOf = (sockets: number) =>
   new Agent({
@@ -54,10 +63,10 @@ const agentOf = (sockets: number) =>
   });
 
 /** A client whose requests share one keep-alive agent of `connections` sockets (set-up and checks). */
-export function createHttp(base: URL, opts: { connections: number; admin?: Admin }): HttpClient {
+export function createHttp(base: URL, opts: Auth & { connections: number }): HttpClient {
   const agent = agentOf(opts.connections);
   let aborted = false;
-  const send = sender(base, agent, opts.admin, () => aborted);
+  const send = sender(base, agent, opts, () => aborted);
   return {
     base,
     send,
@@ -76,7 +85,7 @@ export function createHttp(base: URL, opts: { connections: number; admin?: Admin
  * the crowd's CPU on its socket lists (Node's agent removes a socket from its
  * list by a linear search on every request).
  */
-export function createLanes(base: URL, opts: { admin?: Admin }) {
+export function createLanes(base: URL, opts: Auth) {
   const all: Agent[] = [];
   const idle: HttpClient[] = [];
   let aborted = false;
@@ -84,7 +93,7 @@ export function createLanes(base: URL, opts: { admin?: Admin }) {
   const fresh = (): HttpClient => {
     const agent = agentOf(1);
     all.push(agent);
-    return { base, send: sender(base, agent, opts.admin, isAborted), abortAll: () => {}, close: () => {} };
+    return { base, send: sender(base, agent, opts, isAborted), abortAll: () => {}, close: () => {} };
   };
   return {
     take: (): HttpClient => idle.pop() ?? fresh(),
@@ -123,13 +132,19 @@ export function createLanes(base: URL, opts: { admin?: Admin }) {
 
 export type Lanes = ReturnType<typeof createLanes>;
 
-function sender(base: URL, agent: Agent, admin: Admin | undefined, aborted: () => boolean) {
+/** One shopper's client: every request it sends is made for `user` (see `RequestOptions.user`). */
+export function forUser(http: HttpClient, user: string): HttpClient {
+  return { ...http, send: (method, path, o = {}) => http.send(method, path, { ...o, user }) };
+}
+
+function sender(base: URL, agent: Agent, auth: Auth, aborted: () => boolean) {
+  const { admin, tokens } = auth;
   const adminAuth = admin
     ? `Basic ${Buffer.from(`${admin.user}:${admin.password}`).toString("base64")}`
     : null;
   const host = base.hostname.replace(/^\[|\]$/g, "");
   const port = Number(base.port || 80);
-  return (method: string, path: string, o: RequestOptions = {}): Promise<HttpAnswer> =>
+  const go = (method: string, path: string, o: RequestOptions, bearer: string | null): Promise<HttpAnswer> =>
     new Promise((resolve, reject) => {
       if (aborted()) return reject(new NetworkError("aborted"));
       const headers: Record<string, string> = { accept: "application/json" };
@@ -142,7 +157,7 @@ function sender(base: URL, agent: Agent, admin: Admin | undefined, aborted: () =
       if (o.admin) {
         if (!adminAuth) return reject(new Error("admin credentials are needed for this request"));
         headers.authorization = adminAuth;
-      }
+      } else if (bearer) headers.authorization = bearer;
       const req = request({ host, port, method, path, headers, agent }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -162,6 +177,14 @@ function sender(base: URL, agent: Agent, admin: Admin | undefined, aborted: () =
       req.on("error", (err) => reject(err instanceof NetworkError ? err : new NetworkError(codeOf(err))));
       req.end(payload);
     });
+  return (method: string, path: string, o: RequestOptions = {}): Promise<HttpAnswer> => {
+    if (o.user === undefined || !tokens || o.admin) return go(method, path, o, null);
+    // Minted on the user's first request, then kept: later ones add the header without waiting.
+    const bearer = tokens.header(o.user);
+    return typeof bearer === "string"
+      ? go(method, path, o, bearer)
+      : bearer.then((b) => go(method, path, o, b));
+  };
 }
 
 function parseJson(text: string): unknown {

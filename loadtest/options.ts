@@ -24,6 +24,11 @@ export interface LoadOptions {
   /** Without it, any target that is not this machine is refused. */
   allowRemote: boolean;
   admin: { user: string; password: string } | null;
+  /**
+   * The API's AUTH_JWT_SECRET, for a system with signed shopper identity: every shopper
+   * request carries a bearer token (HS256, `sub` its user id). Null sends none.
+   */
+  jwtSecret: string | null;
   /** Distinct users in all: the run's bound in count. */
   users: number;
   arrival: Arrival;
@@ -60,6 +65,7 @@ export function defaultOptions(): LoadOptions {
     url: "http://127.0.0.1:3000",
     allowRemote: false,
     admin: null,
+    jwtSecret: null,
     users: 1000,
     arrival: { kind: "concurrency", concurrency: 100 },
     durationS: 30,
@@ -125,6 +131,7 @@ export function validate(o: LoadOptions): string[] {
   if ((o.createSale || o.payments) && !o.admin) {
     bad.push("creating a sale or setting payments needs admin credentials (--admin-user/--admin-password)");
   }
+  if (o.jwtSecret === "") bad.push("--jwt-secret: must not be empty");
   if (o.choice === "zipf" && !(o.zipfExponent > 0)) bad.push("--zipf-s: must be positive");
   if (!(o.plan.abandonRate >= 0 && o.plan.abandonRate <= 1)) {
     bad.push(`--abandon-rate: must be from 0 to 1 (got ${o.plan.abandonRate})`);

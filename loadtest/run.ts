@@ -9,6 +9,7 @@ import { startProgress } from "./progress.js";
 import { buildReport, type Report } from "./report.js";
 import { pacer, profileSeconds } from "./schedule.js";
 import { createStats } from "./stats.js";
+import { shopperTokens } from "./tokens.js";
 
 /** What every user of a crowd shares; each user gets its own connection (a lane) on top. */
 type CrowdCtx = Omit<ClientCtx, "http"> & { lanes: Lanes };
@@ -35,10 +36,15 @@ export async function runLoad(input: LoadInput, hooks: LoadHooks = {}): Promise<
   const o = resolveOptions(input);
   const bad = validate(o);
   if (bad.length) throw new Error(bad.join("\n"));
-  const admin = o.admin ? { admin: o.admin } : {};
-  const crowd = createLanes(new URL(o.url), admin);
+  // Admin requests carry Basic credentials; with a JWT secret, shopper requests (the crowd's,
+  // and the checks' reads of a user's tickets and purchases) carry that user's bearer token.
+  const auth = {
+    ...(o.admin ? { admin: o.admin } : {}),
+    ...(o.jwtSecret ? { tokens: shopperTokens(o.jwtSecret) } : {}),
+  };
+  const crowd = createLanes(new URL(o.url), auth);
   // Set-up and checks get their own sockets: the crowd's are cut at the hard end of a run.
-  const ops = createHttp(new URL(o.url), { connections: CHECK_LANES, ...admin });
+  const ops = createHttp(new URL(o.url), { connections: CHECK_LANES, ...auth });
   try {
     return await run(o, crowd, ops, hooks);
   } finally {
@@ -194,6 +200,8 @@ function settingsOf(o: LoadOptions): Record<string, unknown> {
     plan: { ...o.plan, buyUpTo: Number.isFinite(o.plan.buyUpTo) ? o.plan.buyUpTo : "limit" },
     create_sale: o.createSale,
     payments: o.payments,
+    // Whether shoppers sent signed tokens; never the secret.
+    signed_identity: Boolean(o.jwtSecret),
     seed: o.seed,
   };
 }

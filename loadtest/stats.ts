@@ -91,7 +91,7 @@ export function createStats(random: () => number = Math.random) {
     purchasesByUser: new Map<string, string[]>(),
     acceptedSample,
     /** The last ticket accepted: in a FIFO line, about the last to end. */
-    lastAccepted: null as string | null,
+    lastAccepted: null as { ticketId: string; userId: string } | null,
     firstCheckoutAt: null as number | null,
     lastAnswerAt: null as number | null,
     /** When the last user left (or the run was cut off). */
@@ -119,7 +119,7 @@ export function createStats(random: () => number = Math.random) {
     },
     accepted(ticketId: string, userId: string) {
       s.checkout.accepted++;
-      s.lastAccepted = ticketId;
+      s.lastAccepted = { ticketId, userId };
       // Reservoir sampling keeps an even sample of every accepted ticket.
       if (acceptedSample.length < TICKET_SAMPLE) acceptedSample.push({ ticketId, userId });
       else {

@@ -1,3 +1,7 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { verify } from "hono/jwt";
 import { describe, expect, it } from "vitest";
 import { baselineApp, serveBaseline } from "../bench/baseline-app.js";
 import { cpuFigures } from "../bench/measure.js";
@@ -6,7 +10,7 @@ import { hotChoice, rankOf, seededRandom, uniformChoice, zipfCdf, zipfChoice } f
 import { parseCli } from "../loadtest/cli.js";
 import { type ClientCtx, checkoutWaitMs, type UserPlan } from "../loadtest/client.js";
 import { payHold, twoStepWait } from "../loadtest/hold.js";
-import type { HttpAnswer, HttpClient } from "../loadtest/http.js";
+import { createHttp, createLanes, forUser, type HttpAnswer, type HttpClient } from "../loadtest/http.js";
 import { checkInvariants, type InvariantInput } from "../loadtest/invariants.js";
 import { defaultOptions, validate } from "../loadtest/options.js";
 import { progressLine } from "../loadtest/progress.js";
@@ -14,6 +18,7 @@ import { buildReport, renderText } from "../loadtest/report.js";
 import { runLoad } from "../loadtest/run.js";
 import { arrivalsBy, pacer, rateAt } from "../loadtest/schedule.js";
 import { createStats, percentile, perSecond, summarize } from "../loadtest/stats.js";
+import { shopperTokens } from "../loadtest/tokens.js";
 
 describe("arrival schedule", () => {
   const ramp = { kind: "rate" as const, rate: 100, rampUpS: 2, holdS: 3, rampDownS: 1 };
@@ -571,5 +576,162 @@ describe("bench CPU figures", () => {
       cpu_ms_per_purchase: 0.15,
     });
     expect(cpuFigures(cpuS, "accepted", 0, "system").cpu_ms_per_accepted).toBeNull();
+  });
+});
+
+describe("shopper tokens (--jwt-secret)", () => {
+  const SECRET = "a-test-secret-of-at-least-32-characters";
+  const ADMIN = { user: "admin", password: "pw" };
+
+  /** The `sub` and `exp` of a `Bearer` header, verified with the secret (HS256 only). */
+  const subOf = async (authorization: string | undefined) => {
+    expect(authorization).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
+    const payload = await verify((authorization as string).slice("Bearer ".length), SECRET, "HS256");
+    return { sub: payload.sub, exp: payload.exp as number };
+  };
+
+  /** A node:http server that answers `{}` and records each request's Authorization header. */
+  async function recorder() {
+    const seen: { method: string; path: string; authorization: string | undefined }[] = [];
+    const server: Server = createServer((req, res) => {
+      seen.push({ method: req.method ?? "", path: req.url ?? "", authorization: req.headers.authorization });
+      res.setHeader("content-type", "application/json");
+      res.end("{}");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const base = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    return { seen, base, close: () => new Promise<void>((r) => server.close(() => r())) };
+  }
+
+  it("sends each shopper's requests with a bearer token whose verified sub is that user; admin keeps Basic", async () => {
+    const srv = await recorder();
+    const tokens = shopperTokens(SECRET);
+    const lanes = createLanes(srv.base, { admin: ADMIN, tokens });
+    const ops = createHttp(srv.base, { connections: 2, admin: ADMIN, tokens });
+    try {
+      const alice = forUser(lanes.take(), "lt1-7");
+      await alice.send("POST", "/checkout?user_id=lt1-7&id=1&wait=100");
+      await alice.send("GET", "/tickets/1-1-k?wait=100");
+      await alice.send("POST", "/purchase?code=c");
+      await ops.send("GET", "/users/lt1-8/purchases?sale_id=1", { user: "lt1-8" });
+      await ops.send("POST", "/admin/sales", { body: {}, admin: true, user: "lt1-7" });
+      await ops.send("GET", "/sales/1");
+      const t0 = Math.floor(Date.now() / 1000);
+      const [checkout, poll, purchase, purchases, admin, anonymous] = srv.seen;
+      for (const r of [checkout, poll, purchase]) {
+        const { sub, exp } = await subOf(r?.authorization);
+        expect(sub).toBe("lt1-7");
+        expect(exp).toBeGreaterThanOrEqual(t0 + 3600 - 5);
+        expect(exp).toBeLessThanOrEqual(t0 + 3600);
+      }
+      expect((await subOf(purchases?.authorization)).sub).toBe("lt1-8");
+      // Minted once per user and kept: the same token on every request, handed out without waiting.
+      expect(new Set([checkout, poll, purchase].map((r) => r?.authorization)).size).toBe(1);
+      expect(tokens.header("lt1-7")).toBe(checkout?.authorization);
+      expect(admin?.authorization).toBe(`Basic ${Buffer.from("admin:pw").toString("base64")}`);
+      expect(anonymous?.authorization).toBeUndefined();
+    } finally {
+      lanes.close();
+      ops.close();
+      await srv.close();
+    }
+  });
+
+  it("sends no token without a secret, even for a user", async () => {
+    const srv = await recorder();
+    const http = createHttp(srv.base, { connections: 1 });
+    try {
+      await forUser(http, "u1").send("GET", "/tickets/1-1-k");
+      expect(srv.seen[0]?.authorization).toBeUndefined();
+    } finally {
+      http.close();
+      await srv.close();
+    }
+  });
+
+  it("mints a fresh token only when the kept one nears its end", async () => {
+    let now = Date.UTC(2030, 0, 1);
+    const tokens = shopperTokens(SECRET, () => now);
+    const first = await tokens.header("u1");
+    expect(tokens.header("u1")).toBe(first);
+    now += 50 * 60_000;
+    expect(tokens.header("u1")).toBe(first);
+    now += 6 * 60_000;
+    const renewed = await tokens.header("u1");
+    expect(renewed).not.toBe(first);
+    // Verified against the real clock, a 2030 token is still valid; its exp is an hour past `now`.
+    const { exp } = await verify(renewed.slice("Bearer ".length), SECRET, "HS256");
+    expect(exp).toBe(Math.floor(now / 1000) + 3600);
+  });
+
+  it("reads --jwt-secret, or AUTH_JWT_SECRET from the environment, and refuses an empty one", () => {
+    expect(parseCli([]).jwtSecret).toBeNull();
+    expect(parseCli(["--jwt-secret", SECRET]).jwtSecret).toBe(SECRET);
+    expect(parseCli([], { AUTH_JWT_SECRET: "from-env" }).jwtSecret).toBe("from-env");
+    expect(parseCli(["--jwt-secret", SECRET], { AUTH_JWT_SECRET: "from-env" }).jwtSecret).toBe(SECRET);
+    expect(validate(parseCli(["--jwt-secret", ""])).join()).toMatch(/--jwt-secret/);
+  });
+
+  it("a whole run: every checkout, poll and purchases read carries its own user's token", async () => {
+    const app = baselineApp();
+    const seen: { path: string; authorization: string | null; ticketUser?: string }[] = [];
+    const server = await new Promise<Server>((resolve) => {
+      const s = serve(
+        {
+          fetch: async (req: Request) => {
+            const res = await app.fetch(req);
+            const url = new URL(req.url);
+            const r: (typeof seen)[number] = {
+              path: url.pathname + url.search,
+              authorization: req.headers.get("authorization"),
+            };
+            if (url.pathname.startsWith("/tickets/") && res.status === 200) {
+              r.ticketUser = ((await res.clone().json()) as { user_id: string }).user_id;
+            }
+            seen.push(r);
+            return res;
+          },
+          port: 0,
+          hostname: "127.0.0.1",
+        },
+        () => resolve(s as unknown as Server),
+      );
+    });
+    try {
+      const report = await runLoad({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        admin: ADMIN,
+        jwtSecret: SECRET,
+        createSale: { items: 20, stockPerItem: 1, userLimit: 10, durationS: 600 },
+        users: 4,
+        arrival: { kind: "concurrency", concurrency: 4 },
+        plan: { buyUpTo: 5, retries: 100, waitAtCheckout: false },
+        durationS: 10,
+        drainS: 5,
+        checkUsers: "all",
+        progress: false,
+      });
+      expect(report.invariants?.ok).toBe(true);
+      const kinds = { checkout: 0, poll: 0, purchases: 0 };
+      for (const r of seen) {
+        const user =
+          r.path.match(/^\/checkout\?user_id=([^&]+)/)?.[1] ??
+          r.path.match(/^\/users\/([^/]+)\/purchases/)?.[1] ??
+          r.ticketUser;
+        if (r.path.startsWith("/admin/")) expect(r.authorization).toMatch(/^Basic /);
+        else if (user === undefined) expect(r.authorization).toBeNull();
+        else expect((await subOf(r.authorization ?? undefined)).sub).toBe(user);
+        if (r.path.startsWith("/checkout")) kinds.checkout++;
+        else if (r.path.startsWith("/tickets/")) kinds.poll++;
+        else if (r.path.startsWith("/users/")) kinds.purchases++;
+      }
+      expect(kinds.checkout).toBeGreaterThanOrEqual(20);
+      expect(kinds.poll).toBeGreaterThanOrEqual(20);
+      expect(kinds.purchases).toBe(4);
+      expect(report.settings).toMatchObject({ signed_identity: true });
+      expect(JSON.stringify(report)).not.toContain(SECRET);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });
