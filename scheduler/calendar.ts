@@ -1,10 +1,8 @@
 import type { Deps } from "../shared/deps.js";
 import { generateItems } from "../shared/sales/catalog.js";
 import { createSale } from "../shared/sales/create.js";
+import { pruneAttempts, retireSale } from "../shared/sales/retire.js";
 import { HOUR_MS, hourStart } from "../shared/time.js";
-
-// Ended sales stay listed in Redis this long (for sale_not_active answers), then leave the timeline.
-const KEEP_ENDED_MS = 24 * HOUR_MS;
 
 export const hourlySlotKey = (startsAt: number) => `hourly:${new Date(startsAt).toISOString().slice(0, 13)}`;
 
@@ -39,14 +37,23 @@ export async function tickCalendar(deps: Deps, now = Date.now()) {
     }
   }
   const closed = await closeEndedSales(deps, now);
+  await pruneAttempts(deps, deps.cfg.ATTEMPTS_RETENTION_DAYS).catch((err: unknown) =>
+    deps.log.warn({ err: String(err) }, "could not prune checkout attempts"),
+  );
   return { created, closed };
 }
 
-/** Marks ended sales closed; tickets still waiting for their units are rejected as their jobs wake. */
+/**
+ * Marks ended sales closed (tickets still waiting for their units are rejected as their
+ * jobs wake), and lets those ended more than SALE_RETENTION_S ago leave Redis once every
+ * ticket is final (shared/sales/retire.ts), so Redis stays flat however many sales have
+ * run; until then they stay listed, for sale_not_active answers and the sweeper.
+ */
 export async function closeEndedSales(deps: Deps, now: number): Promise<string[]> {
   const { redis, keys } = deps;
   const ids = await redis.zrange(keys.timeline, 0, -1);
   const closed: string[] = [];
+  const retired: string[] = [];
   for (const id of ids) {
     const [ea, st] = await redis.hmget(keys.sale(id), "ea", "st");
     if (!ea) {
@@ -58,7 +65,8 @@ export async function closeEndedSales(deps: Deps, now: number): Promise<string[]
       await redis.hset(keys.sale(id), "st", "closed");
       closed.push(id);
     }
-    if (Number(ea) + KEEP_ENDED_MS < now) await redis.zrem(keys.timeline, id);
+    if (Number(ea) + deps.cfg.SALE_RETENTION_S * 1000 < now && (await retireSale(deps, id))) retired.push(id);
   }
+  if (retired.length) deps.log.info({ sales: retired }, "ended sales left Redis (read from PostgreSQL now)");
   return closed;
 }

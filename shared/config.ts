@@ -86,6 +86,11 @@ const schema = z
     // waits in the queue rather than in the answers; 0 leaves it as started. `npm start`
     // and the bench give their workers 10 unless this is set.
     WORKER_NICE: int(0, 19).default(0),
+    // A sale's keys leave Redis this long after it ends, once every ticket is final (its
+    // reads then come from PostgreSQL); final tickets stay readable in Redis for a day anyway.
+    SALE_RETENTION_S: int(1, 30 * 24 * 3600).default(24 * 3600),
+    // Checkout attempts (PostgreSQL's record of each answer) are kept this many days.
+    ATTEMPTS_RETENTION_DAYS: int(1, 3650).default(7),
     // Waiting line per item: at most LINE_FACTOR tickets per unit that can still sell.
     LINE_FACTOR: int(1, 10_000).default(4),
     // Queued tickets across a sale before checkout answers 503 overloaded.

@@ -155,8 +155,9 @@ export function checkoutRoutes(ctx: ApiCtx) {
         ctx.counters.inc("checkouts_total", { outcome: err.code });
         // Only Redis's word starts the memo's clock, so stock added elsewhere is seen within its TTL.
         if (err.code === "sold_out") ctx.soldOut.remember(input.itemId);
-        // Not written to PostgreSQL: a flood of refusals by the rate limit must not become a flood of rows.
-        if (err.code !== "rate_limited")
+        // Counted (above), not written to PostgreSQL: a flood of refusals by the rate limit, or of
+        // made-up item ids, must not become a flood of rows.
+        if (err.code !== "rate_limited" && err.code !== "item_not_found")
           ctx.attempts.record({ ...base(null), ticketId: null, outcome: err.code });
       }
       throw err;

@@ -32,8 +32,10 @@ export interface SaleState {
   /** Tickets PostgreSQL recorded as accepted recently enough that Redis must still hold them. */
   accepted: string[];
   constraints: string[];
-  /** Null when Redis has no such sale (never loaded, or lost). */
+  /** Null when Redis has no such sale (never loaded, lost, or retired). */
   redisSale: RedisItem | null;
+  /** Ended, and no longer in Redis: retired after its retention (shared/sales/retire.ts), read from PostgreSQL. */
+  retired: boolean;
   redisItems: Map<string, RedisItem | null>;
   held: Record<string, string>;
   pending: Record<string, string>;
@@ -59,7 +61,8 @@ export async function readSaleState(
   const { redis, keys } = deps;
   const sql = deps.db.client;
   const sid = Number(saleId);
-  const [sale] = await sql<{ user_limit: number }[]>`select user_limit from sales where id = ${sid}`;
+  const [sale] = await sql<{ user_limit: number; ended: boolean }[]>`
+    select user_limit, ends_at < now() as ended from sales where id = ${sid}`;
   const pgItems = await sql<{ item_id: string; stock: number; sold: number }[]>`
     select item_id, stock, sold from items where sale_id = ${sid} order by item_id`;
   const purchases = await sql<{ id: string; ticket_id: string; item_id: string; user_id: string }[]>`
@@ -82,6 +85,7 @@ export async function readSaleState(
   });
   const now = Date.now();
   const cap = await redis.hget(keys.payments, "slots");
+  const redisSale = toItem(await redis.hmget(keys.sale(saleId), "tot", "av", "rs", "sd", "q"));
   return {
     saleId,
     userLimit: sale?.user_limit ?? null,
@@ -90,7 +94,8 @@ export async function readSaleState(
     saleUsers: [...saleUsers],
     accepted: accepted.map((r) => r.ticket_id),
     constraints: constraints.map((r) => r.conname),
-    redisSale: toItem(await redis.hmget(keys.sale(saleId), "tot", "av", "rs", "sd", "q")),
+    redisSale,
+    retired: Boolean(sale?.ended) && redisSale === null,
     redisItems,
     held: await redis.hgetall(keys.held(saleId)),
     pending: await redis.hgetall(keys.pending(saleId)),

@@ -106,5 +106,6 @@ export const checkoutAttempts = pgTable(
     outcome: text("outcome").notNull(),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
   },
-  (t) => [index("checkout_attempts_sale").on(t.saleId)],
+  // By time too: rows past ATTEMPTS_RETENTION_DAYS are pruned (scheduler/calendar.ts).
+  (t) => [index("checkout_attempts_sale").on(t.saleId), index("checkout_attempts_created").on(t.createdAt)],
 );

@@ -1,0 +1,1 @@
+CREATE INDEX "checkout_attempts_created" ON "checkout_attempts" USING btree ("created_at");
