@@ -75,6 +75,8 @@ export function createApp(ctx: ApiCtx) {
   );
   app.use(limitBody(MAX_BODY_BYTES, "the request body is too large"));
   app.use("/checkout", limitBody(MAX_CHECKOUT_BODY_BYTES, "a checkout body is at most 4 KB"));
+  // The other public route with a body: a code is some 60 characters.
+  app.use("/purchase", limitBody(MAX_CHECKOUT_BODY_BYTES, "a purchase body is at most 4 KB"));
   app.use("/admin/*", adminAuth(ctx.deps.cfg));
   // Signed shopper identity, when configured: the shopper routes take the user from the token.
   const identity = identityFrom(ctx.deps.cfg);

@@ -54,6 +54,14 @@ describe("request body size", () => {
     expect(await res.json()).toEqual(errorOf("payload_too_large"));
   });
 
+  it("a purchase body over 4 KB is 413 payload_too_large too (public routes take what they need)", async () => {
+    const res = await env.json<ErrorBody>("/purchase", {
+      method: "POST",
+      json: { code: "c".repeat(5000) },
+    });
+    expect(res).toMatchObject({ status: 413, body: errorOf("payload_too_large") });
+  });
+
   it("a checkout body under 4 KB is read and judged on its content", async () => {
     const res = await env.json<ErrorBody>("/checkout", {
       method: "POST",
