@@ -67,6 +67,15 @@ describe("open waits per client", () => {
     const greedy = agentFrom("127.0.0.1", 6000);
     const polite = agentFrom("127.0.0.2", 50);
     try {
+      // How many waits are open at once, sampled while the crowd is at it: never above the cap.
+      let most = 0;
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          most = Math.max(most, env.api.ctx.waits.total());
+          await sleep(5);
+        }
+      })();
       const polls = Array.from({ length: 5000 }, () =>
         send(greedy, "GET", `/tickets/${held.body.ticket_id}?wait=3000`),
       );
@@ -76,10 +85,15 @@ describe("open waits per client", () => {
       for (let i = 0; i < 100; i++)
         checkouts.push(await send(polite, "POST", `/checkout?user_id=c${i}&id=poll`));
       const answers = await Promise.all(polls);
+      sampling = false;
+      await sampler;
       const refused = answers.filter((a) => a.status === 429);
-      // At most the cap were held open; every other one was told to come back.
-      expect(answers.filter((a) => a.status === 200).length).toBeLessThanOrEqual(CAP);
-      expect(refused.length).toBeGreaterThanOrEqual(5000 - CAP);
+      // At most the cap were open at any time (on a slow machine some end and make room for
+      // later ones within the 3 s); every other one was told to come back.
+      expect(most).toBeLessThanOrEqual(CAP);
+      expect(most).toBeGreaterThan(0);
+      expect(answers.every((a) => a.status === 200 || a.status === 429)).toBe(true);
+      expect(refused.length).toBeGreaterThan(5000 / 2);
       expect(refused.every((a) => a.headers["retry-after"] === "1")).toBe(true);
       expect(JSON.parse(refused[0]?.body ?? "{}")).toMatchObject({ error: { code: "rate_limited" } });
       expect(checkouts.map((a) => a.status)).toEqual(checkouts.map(() => 202));
