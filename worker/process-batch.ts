@@ -1,5 +1,6 @@
 import { type Job, UnrecoverableError } from "bullmq";
 import { addTicketJobs, type TicketJob } from "../shared/checkout/enqueue.js";
+import { refOf } from "../shared/keys.js";
 import { batchJobSchema } from "../shared/queues.js";
 import { pay, type WorkerCtx } from "./process-ticket.js";
 import * as step from "./steps.js";
@@ -46,7 +47,7 @@ async function payInBatch(ctx: WorkerCtx, d: TicketJob, k: step.TicketKeys, alon
   } catch (err) {
     // Retried alone: its own job's attempts and backoff, never its batch-mates'.
     ctx.deps.log.warn(
-      { ticket: d.ticketId, err: (err as Error).message },
+      { ticket: refOf(d.ticketId), err: (err as Error).message },
       "ticket left its batch after an error",
     );
     alone.push(d);

@@ -3,6 +3,7 @@ import { DelayedError, type Job, type Queue, UnrecoverableError } from "bullmq";
 import { z } from "zod";
 import { type TicketJob, wakeTickets } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
+import { refOf } from "../shared/keys.js";
 import type { CounterSink } from "../shared/metrics/counters.js";
 import { checkoutJobSchema } from "../shared/queues.js";
 import { sleep } from "../shared/time.js";
@@ -40,7 +41,7 @@ export async function processTicket(ctx: WorkerCtx, job: Job, token?: string): P
   const data = parsed.data;
   const k = step.ticketKeys(ctx.deps, data);
   const [state, reason, expiresAt, confirmed] = await step.reserve(ctx.deps, k);
-  if (state === "error") throw new Error(`could not reserve for ${data.ticketId}: ${reason}`);
+  if (state === "error") throw new Error(`could not reserve for ${refOf(data.ticketId)}: ${reason}`);
   if (state === "reserved") return payOrResume(ctx, job, token, data, k);
   if (state === "held") return hold(ctx, job, token, data, k, Number(expiresAt), confirmed === "1");
   // Counted where it was rejected: here only when this reserve did it (a reason comes back);
@@ -106,7 +107,7 @@ async function hold(
  */
 export async function pay(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys): Promise<"done" | "resume"> {
   // Unique per attempt: a second attempt at the same ticket never frees the first one's slot by mistake.
-  const holder = `${data.ticketId}:${randomBytes(4).toString("hex")}`;
+  const holder = `${refOf(data.ticketId)}:${randomBytes(4).toString("hex")}`;
   let started: Started;
   for (;;) {
     const leaseUntil = await ctx.slots.acquire(holder);
@@ -122,7 +123,7 @@ export async function pay(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys): 
   }
   if (started.status === "error") {
     await ctx.slots.release(holder).catch(() => {});
-    throw new Error(`could not start the payment of ${data.ticketId}`);
+    throw new Error(`could not start the payment of ${refOf(data.ticketId)}`);
   }
   if (started.status !== "paying") {
     await ctx.slots.release(holder);
@@ -135,13 +136,13 @@ export async function pay(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys): 
   // as the approval's record. Should Redis not answer, both run out by themselves (the
   // count at the deadline, the lease just after), and the ticket still ends.
   const ended = ctx.desk.end(holder).catch((err: unknown) => {
-    ctx.deps.log.warn({ ticket: data.ticketId, err: String(err) }, "could not free a payment slot");
+    ctx.deps.log.warn({ ticket: refOf(data.ticketId), err: String(err) }, "could not free a payment slot");
   });
   const [paid, why] = answer === "approved" ? await ctx.desk.approve(k, holder) : [];
   await ended;
   ctx.counters.inc("payments_total", { outcome: answer });
   ctx.counters.observe("payment_duration_seconds", (performance.now() - begun) / 1000);
-  if (paid === "error") throw new Error(`could not record the payment of ${data.ticketId}: ${why}`);
+  if (paid === "error") throw new Error(`could not record the payment of ${refOf(data.ticketId)}: ${why}`);
   if (paid === "paid") await settle(ctx, data, k);
   // A decline fails at once. A timeout (this process's timer, or an approval past the
   // deadline, which must never become a purchase) fails only once Redis's clock has
@@ -247,7 +248,10 @@ async function settle(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys): Prom
   // PostgreSQL, the second guard, refused: Redis was wrong about this unit (it
   // does not exist: void it) or about this buyer (over the limit: the unit is
   // real and goes to the next in line).
-  ctx.deps.log.error({ ticket: data.ticketId, reason: result.refused }, "settlement refused by PostgreSQL");
+  ctx.deps.log.error(
+    { ticket: refOf(data.ticketId), reason: result.refused },
+    "settlement refused by PostgreSQL",
+  );
   const mode = result.refused === "sold_out" ? "void" : "refuse";
   const [outcome, detail] = await step.release(ctx.deps, k, result.refused, "", mode, false);
   if (outcome !== "noop") ctx.counters.inc("tickets_total", { status: "rejected", reason: result.refused });

@@ -1,7 +1,7 @@
 import { createBatcher } from "../shared/batcher.js";
 import type { Sql } from "../shared/db/client.js";
 import type { Deps } from "../shared/deps.js";
-import { parseTicketId } from "../shared/keys.js";
+import { parseTicketId, refOf } from "../shared/keys.js";
 import { lockSaleSettlement } from "../shared/recovery/settle-lock.js";
 import { type Finalized, finalizeMany, ticketKeys } from "./steps.js";
 
@@ -27,7 +27,9 @@ type SettleDeps = Pick<Deps, "db" | "redis" | "keys">;
 /** Thrown to a ticket whose payment Redis no longer knows: it was lost with Redis, and the ticket runs again. */
 export class StaleSettlement extends Error {
   constructor(ticketId: string) {
-    super(`ticket ${ticketId} was not settled: Redis was rebuilt since its payment and queued it again`);
+    super(
+      `ticket ${refOf(ticketId)} was not settled: Redis was rebuilt since its payment and queued it again`,
+    );
     this.name = "StaleSettlement";
   }
 }
@@ -184,7 +186,7 @@ async function settleBatch(deps: SettleDeps, batch: Settlement[]): Promise<Outco
         const verdict = verdicts[i];
         if (verdict === "stale") return { stale: true };
         const id = ids.get(b.ticketId);
-        if (!id) throw new Error(`ticket ${b.ticketId} was not settled`);
+        if (!id) throw new Error(`ticket ${refOf(b.ticketId)} was not settled`);
         return { purchaseId: id };
       });
     } catch (err) {
@@ -232,7 +234,7 @@ async function finalizeSettled(deps: SettleDeps, batch: Settlement[], out: Outco
           const f = done[j] ?? { done: "noop", rejected: [] };
           out[i] =
             f.done === "error"
-              ? { error: new Error(`could not finalize ${batch[i]?.ticketId}: ${f.why}`) }
+              ? { error: new Error(`could not finalize ${refOf(batch[i]?.ticketId ?? "")}: ${f.why}`) }
               : { purchaseId: o.purchaseId, finalized: f };
         });
       } catch (err) {

@@ -3,6 +3,7 @@ import { admit } from "../../shared/checkout/admit.js";
 import { takeClientToken } from "../../shared/checkout/rate-limit.js";
 import { withdraw } from "../../shared/checkout/withdraw.js";
 import { AppError } from "../../shared/errors.js";
+import { refOf } from "../../shared/keys.js";
 import { redisRebuilding } from "../../shared/recovery/watch.js";
 import { inRoom, type Standing, type Stock, standing } from "../../shared/tickets/standing.js";
 import { getTicket, type TicketStatus, type TicketView } from "../../shared/tickets/view.js";
@@ -98,7 +99,7 @@ export function checkoutRoutes(ctx: ApiCtx) {
             // could later buy; if it cannot be taken back, it stands and the sweeper queues it.
             if (await withdraw(ctx.deps, { ...job, ...(key ? { idempotencyKey: key } : {}) })) {
               ctx.deps.log.warn(
-                { ticket: a.ticketId, err: String(err) },
+                { ticket: refOf(a.ticketId), err: String(err) },
                 "checkout withdrawn: could not queue it",
               );
               throw new AppError("unavailable", "the checkout could not be queued; try again shortly", 1);
