@@ -41,6 +41,16 @@ export function identityFrom(cfg: Config): MiddlewareHandler | null {
   };
 }
 
+/**
+ * Whether the request may see this ticket: any ticket when identity is off, else only
+ * the token's user's (the others answer 404, as if there were no such ticket).
+ */
+export function visibleTo(c: Context, ticket: { user_id: string } | null | undefined): boolean {
+  if (!ticket) return false;
+  const shopper = shopperOf(c);
+  return shopper === undefined || ticket.user_id === shopper;
+}
+
 /** The shopper proven by the request's token, or undefined when identity is off. */
 export function shopperOf(c: Context): string | undefined {
   return c.get(SHOPPER as never) as string | undefined;

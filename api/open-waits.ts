@@ -1,6 +1,4 @@
-import type { Context } from "hono";
 import { rateLimited } from "../shared/checkout/rate-limit.js";
-import { clientAddress } from "./client-address.js";
 
 /**
  * Long polls, checkout waits and event streams open per client in this API process,
@@ -10,12 +8,14 @@ import { clientAddress } from "./client-address.js";
  * written for it. Counted in memory: a client spread over several API processes gets the
  * bound in each.
  */
-export function createOpenWaits(max: number, trustProxy: boolean) {
+export function createOpenWaits(max: number) {
   const open = new Map<string, number>();
   return {
-    /** Counts one more open wait for the request's client, or throws 429; returns its release (safe to call twice). */
-    hold(c: Context): () => void {
-      const client = clientAddress(c, trustProxy);
+    /**
+     * Counts one more open wait for `client` (its address, api/client-address.ts), or throws
+     * 429; returns its release (safe to call twice).
+     */
+    hold(client: string): () => void {
       const n = open.get(client) ?? 0;
       // A wait ends within 30 s, so retrying in a second is reasonable.
       if (n >= max) throw rateLimited(1000);

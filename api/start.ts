@@ -43,7 +43,7 @@ export async function startApi(deps: Deps, port = deps.cfg.PORT) {
     queues: [queue, calendar],
     counters: createCounterSink(deps),
     events: createTicketEvents(deps.cfg, deps.keys),
-    waits: createOpenWaits(deps.cfg.MAX_WAITS_PER_CLIENT, deps.cfg.TRUST_PROXY),
+    waits: createOpenWaits(deps.cfg.MAX_WAITS_PER_CLIENT),
   };
   const app = createApp(ctx);
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {

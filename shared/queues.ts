@@ -20,15 +20,17 @@ export const TICKET_JOB = "ticket";
  */
 export const BATCH_JOB = "batch";
 
-const ticketRef = z.object({
-  ticketId: checkoutJobSchema.shape.ticketId,
+/** What a ticket's job carries (worker/process-ticket.ts parses it). */
+export const ticketJobSchema = checkoutJobSchema.extend({
+  saleId: z.string().regex(/^[0-9]{1,18}$/),
   itemId: z.string().min(1).max(64),
   userId: z.string().min(1).max(64),
 });
+
 export const batchJobSchema = z
   .object({
-    saleId: z.string().regex(/^[0-9]{1,18}$/),
-    tickets: z.array(ticketRef).min(1),
+    saleId: ticketJobSchema.shape.saleId,
+    tickets: z.array(ticketJobSchema.omit({ saleId: true })).min(1),
   })
   // Every key a batch touches is its sale's: a ticket of another sale does not belong.
   .refine((b) => b.tickets.every((t) => t.ticketId.startsWith(`${b.saleId}-`)), {

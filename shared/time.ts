@@ -8,3 +8,12 @@ export function hourStart(at: number): number {
 }
 
 export { HOUR_MS };
+
+/** `p`, or a rejection naming `what` once `ms` pass first. */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}

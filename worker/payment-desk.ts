@@ -83,8 +83,9 @@ export function createPaymentDesk(
   );
   const ends = createBatcher<string, void>(
     async (holders) => {
-      await paymentsEnded(deps, holders, () => deps.redis.zrem(deps.keys.slots, ...holders));
-      slots.freed();
+      // In this order, in one tick: out of flight first, then free (never a free slot with its
+      // payment still counted; one connection keeps the order, and both keys share the {g} tag).
+      await Promise.all([paymentsEnded(deps, holders), slots.release(...holders)]);
       return holders.map(() => undefined);
     },
     { max: 500, waitMs: 0, concurrency: 4 },

@@ -40,17 +40,8 @@ export function paymentAnswer(s: PaymentSettings): Promise<PaymentAnswer> {
   );
 }
 
-/**
- * Stops counting payments in flight. `then` sends more in the same tick (freeing their
- * slots): on one connection the commands run in the order sent, so never a free slot
- * with its payment still counted (both keys share the {g} tag, so one node in a cluster
- * too), and with auto-pipelining they share one write with whatever else goes out now.
- */
-export async function paymentsEnded(
-  deps: Pick<Deps, "redis" | "keys">,
-  ids: string[],
-  then?: () => Promise<unknown>,
-): Promise<void> {
+/** Stops counting payments in flight (the command is sent at once, before the caller frees their slots). */
+export async function paymentsEnded(deps: Pick<Deps, "redis" | "keys">, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  await Promise.all([deps.redis.zrem(deps.keys.inflight, ...ids), then?.()]);
+  await deps.redis.zrem(deps.keys.inflight, ...ids);
 }

@@ -1,22 +1,19 @@
 import { randomBytes } from "node:crypto";
 import { DelayedError, type Job, type Queue, UnrecoverableError } from "bullmq";
-import { z } from "zod";
 import { type TicketJob, wakeTickets } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
 import { refOf } from "../shared/keys.js";
 import type { CounterSink } from "../shared/metrics/counters.js";
-import { checkoutJobSchema } from "../shared/queues.js";
+import { ticketJobSchema } from "../shared/queues.js";
 import { sleep } from "../shared/time.js";
 import type { PaymentDesk, Started } from "./payment-desk.js";
 import { paymentAnswer } from "./payment-simulator.js";
-import type { SettingsWatcher } from "./settings-watcher.js";
 import type { Settler } from "./settle.js";
 import type { SlotPool } from "./slots.js";
 import * as step from "./steps.js";
 
 export interface WorkerCtx {
   deps: Deps;
-  settings: SettingsWatcher;
   slots: SlotPool;
   desk: PaymentDesk;
   settler: Settler;
@@ -24,19 +21,13 @@ export interface WorkerCtx {
   counters: CounterSink;
 }
 
-const jobSchema = checkoutJobSchema.extend({
-  saleId: z.string().regex(/^[0-9]{1,18}$/),
-  itemId: z.string().min(1).max(64),
-  userId: z.string().min(1).max(64),
-});
-
 /**
  * One ticket, from the queue to its end. Each step is driven by the ticket's
  * state in Redis, so a retried or duplicated job resumes where the last attempt
  * stopped and never settles twice.
  */
 export async function processTicket(ctx: WorkerCtx, job: Job, token?: string): Promise<void> {
-  const parsed = jobSchema.safeParse(job.data);
+  const parsed = ticketJobSchema.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`bad checkout job: ${parsed.error.message}`);
   const data = parsed.data;
   const k = step.ticketKeys(ctx.deps, data);

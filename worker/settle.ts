@@ -3,6 +3,7 @@ import type { Sql } from "../shared/db/client.js";
 import type { Deps } from "../shared/deps.js";
 import { parseTicketId, refOf } from "../shared/keys.js";
 import { lockSaleSettlement } from "../shared/recovery/settle-lock.js";
+import { withTimeout } from "../shared/time.js";
 import { type Finalized, finalizeMany, ticketKeys } from "./steps.js";
 
 export interface Settlement {
@@ -248,14 +249,6 @@ async function finalizeSettled(deps: SettleDeps, batch: Settlement[], out: Outco
 // query a lost connection may never answer. Safe: settling is idempotent (a purchase
 // committed late is found by the retry), and it is far above a healthy batch's time.
 const SETTLE_TIMEOUT_MS = 20_000;
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Settles purchases in PostgreSQL, batching those that arrive together. A ticket whose

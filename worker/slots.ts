@@ -94,13 +94,12 @@ export function createSlotPool(deps: Deps, settings: SettingsWatcher) {
         void pump();
       });
     },
-    /** Frees `holder`'s slot; this process's next waiter asks for it at once. */
-    async release(holder: string): Promise<void> {
-      await deps.redis.zrem(deps.keys.slots, holder);
-      wake?.();
-    },
-    /** For callers that freed a slot themselves (sent with another command). */
-    freed() {
+    /**
+     * Frees the holders' slots (the command is sent at once, so it keeps its place among
+     * what else goes out in this tick); this process's next waiter asks for them at once.
+     */
+    async release(...holders: string[]): Promise<void> {
+      await deps.redis.zrem(deps.keys.slots, ...holders);
       wake?.();
     },
     waiting,

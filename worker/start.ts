@@ -28,7 +28,7 @@ export async function startWorker(deps: Deps) {
   const settler = createSettler(deps);
   const counters = createCounterSink(deps);
   const desk = createPaymentDesk(deps, settings, slots);
-  const ctx: WorkerCtx = { deps, settings, slots, desk, settler, queue, counters };
+  const ctx: WorkerCtx = { deps, slots, desk, settler, queue, counters };
   // A batch reserves for all its tickets as it starts, in queue order, whichever process
   // runs it: so a process never holds a fetched job back (that would let another process
   // serve later tickets first).

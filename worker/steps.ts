@@ -8,8 +8,6 @@ import { FINAL_TTL_S } from "../shared/tickets/view.js";
 // Thin wrappers over the ticket's Lua scripts (shared/lua/*.lua): each names
 // the keys its script touches. One ticket's keys all share its sale's hash tag.
 
-export { FINAL_TTL_S };
-
 export function ticketKeys(deps: Pick<Deps, "keys">, job: TicketJob) {
   const ref = parseTicketId(job.ticketId);
   if (!ref) throw new Error(`bad ticket id ${job.ticketId}`);

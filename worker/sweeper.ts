@@ -1,7 +1,8 @@
 import type { Queue } from "bullmq";
+import { batchJobId } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
-import { ticketId, ticketRef } from "../shared/keys.js";
-import { batchJobSchema } from "../shared/queues.js";
+import { parseTicketId, ticketId, ticketRef } from "../shared/keys.js";
+import { batchJobSchema, TICKET_JOB } from "../shared/queues.js";
 import { FINAL } from "../shared/tickets/view.js";
 
 // A ticket with no job can exist: its API died between accepting it and
@@ -122,7 +123,7 @@ function liveBatches(deps: Deps, queue: Queue, saleId: string) {
       if (unread.length > 0) {
         const pipe = deps.redis.pipeline();
         for (const lead of unread)
-          pipe.hmget(queue.toKey(`b-${ticketRef(saleId, lead)}`), "data", "finishedOn");
+          pipe.hmget(queue.toKey(batchJobId(ticketRef(saleId, lead))), "data", "finishedOn");
         const rows = (await pipe.exec()) ?? [];
         unread.forEach((lead, i) => {
           const [data, finishedOn] = (rows[i]?.[1] ?? []) as (string | null)[];
@@ -131,7 +132,7 @@ function liveBatches(deps: Deps, queue: Queue, saleId: string) {
           if (data && !finishedOn) {
             const parsed = batchJobSchema.safeParse(JSON.parse(data));
             if (parsed.success)
-              for (const t of parsed.data.tickets) members.add(Number(t.ticketId.split("-")[1]));
+              for (const t of parsed.data.tickets) members.add(Number(parseTicketId(t.ticketId)?.seq));
           }
           known.set(lead, members);
         });
@@ -146,7 +147,7 @@ function liveBatches(deps: Deps, queue: Queue, saleId: string) {
 async function revive(queue: Queue, ref: string, data: Record<string, string>): Promise<boolean> {
   const job = await queue.getJob(ref);
   if (!job) {
-    await queue.add("ticket", data, { jobId: ref });
+    await queue.add(TICKET_JOB, data, { jobId: ref });
     return true;
   }
   if ((await job.getState()) === "failed") {

@@ -74,9 +74,10 @@ export function checkoutRoutes(ctx: ApiCtx) {
       return errorResponse(c, SOLD_OUT);
     }
     // A waiting checkout holds a connection like a long poll: bounded per client, refused before anything is written.
-    const release = wait ? ctx.waits.hold(c) : undefined;
+    const client = clientAddress(c, ctx.deps.cfg.TRUST_PROXY);
+    const release = wait ? ctx.waits.hold(client) : undefined;
     try {
-      await takeClientToken(ctx.deps, clientAddress(c, ctx.deps.cfg.TRUST_PROXY));
+      await takeClientToken(ctx.deps, client);
       const a = await admit(ctx.deps, ctx.directory, {
         userId: input.userId,
         itemId: input.itemId,

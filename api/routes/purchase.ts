@@ -1,9 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { parseCode } from "../../shared/checkout/codes.js";
 import { purchase } from "../../shared/checkout/purchase.js";
 import { takeClientToken } from "../../shared/checkout/rate-limit.js";
 import { AppError } from "../../shared/errors.js";
-import { ticketId } from "../../shared/keys.js";
 import { getTicket } from "../../shared/tickets/view.js";
 import { clientAddress } from "../client-address.js";
 import type { ApiCtx } from "../context.js";
@@ -57,15 +55,8 @@ export function purchaseRoutes(ctx: ApiCtx) {
     if (!code) throw new AppError("invalid_request", "code: is required");
     // The same per-client bucket as checkout, taken as checkout takes it: after the input is valid.
     await takeClientToken(ctx.deps, clientAddress(c, ctx.deps.cfg.TRUST_PROXY));
-    // With shopper identity, only the ticket's owner may pay its hold: checked before anything is confirmed.
-    const shopper = shopperOf(c);
-    if (shopper !== undefined) {
-      const ref = parseCode(code);
-      const owner = ref ? await getTicket(ctx.deps, ticketId(ref.saleId, ref.seq, ref.key)) : null;
-      if (owner?.user_id !== shopper)
-        throw new AppError("code_not_found", "no such checkout code, or its hold has expired");
-    }
-    const id = await purchase(ctx.deps, ctx.queue, code);
+    // With shopper identity, only the ticket's owner may pay its hold.
+    const id = await purchase(ctx.deps, ctx.queue, code, shopperOf(c));
     const ticket = await getTicket(ctx.deps, id);
     // Confirmed a moment ago, so the ticket is there unless Redis lost it since.
     if (!ticket) throw new AppError("code_not_found", "no such checkout code, or its hold has expired");

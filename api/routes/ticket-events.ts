@@ -6,8 +6,9 @@ import { clock } from "../../shared/tickets/deadlines.js";
 import type { Change } from "../../shared/tickets/events.js";
 import { standing } from "../../shared/tickets/standing.js";
 import { FINAL, getTicket, type TicketView } from "../../shared/tickets/view.js";
+import { clientAddress } from "../client-address.js";
 import type { ApiCtx } from "../context.js";
-import { shopperOf } from "../identity.js";
+import { visibleTo } from "../identity.js";
 import { hangupOf } from "../node-request.js";
 import { errors, router } from "../openapi.js";
 import { ticketEvents, ticketParams } from "../schemas/tickets.js";
@@ -64,11 +65,10 @@ export function ticketEventRoutes(ctx: ApiCtx) {
     // HEAD runs this handler and drops the body: a stream nobody reads would
     // never end, so answer the headers alone.
     if (c.req.method === "HEAD") {
-      const t = await getTicket(ctx.deps, tid);
-      if (!t || (shopperOf(c) !== undefined && t.user_id !== shopperOf(c))) throw notFound();
+      if (!visibleTo(c, await getTicket(ctx.deps, tid))) throw notFound();
       return c.body(null, 200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
     }
-    const release = ctx.waits.hold(c);
+    const release = ctx.waits.hold(clientAddress(c, ctx.deps.cfg.TRUST_PROXY));
     // Watch first, then read: a change between the two still reaches the stream.
     const watch = await ctx.events.watch(tid).catch(() => {
       release();
@@ -85,8 +85,7 @@ export function ticketEventRoutes(ctx: ApiCtx) {
       throw err;
     });
     // With shopper identity, only the ticket's owner may follow it.
-    const shopper = shopperOf(c);
-    if (!first || (shopper !== undefined && first.user_id !== shopper)) {
+    if (!first || !visibleTo(c, first)) {
       end();
       throw notFound();
     }

@@ -4,8 +4,9 @@ import { TICKET_ID } from "../../shared/keys.js";
 import { getTicket } from "../../shared/tickets/view.js";
 import { waitForChange } from "../../shared/tickets/wait.js";
 import { answerJson } from "../answer.js";
+import { clientAddress } from "../client-address.js";
 import type { ApiCtx } from "../context.js";
-import { shopperOf } from "../identity.js";
+import { shopperOf, visibleTo } from "../identity.js";
 import { ticketQuery } from "../input.js";
 import { hangupOf } from "../node-request.js";
 import { errors, json, router } from "../openapi.js";
@@ -33,19 +34,19 @@ export function ticketRoutes(ctx: ApiCtx) {
     const tid = c.req.param("ticket_id") ?? "";
     const { wait, seen } = ticketQuery(c);
     if (!TICKET_ID.test(tid)) throw new AppError("ticket_not_found", `no ticket ${tid}`);
-    // With shopper identity, only the ticket's owner may read or wait on it (404, as for no ticket).
-    const shopper = shopperOf(c);
-    if (shopper !== undefined && (await getTicket(ctx.deps, tid))?.user_id !== shopper)
-      throw new AppError("ticket_not_found", `no ticket ${tid}`);
-    let ticket: Awaited<ReturnType<typeof getTicket>>;
+    // With shopper identity, only the ticket's owner may read or wait on it: looked at before
+    // waiting (that read is the answer when there is no wait).
+    const readFirst = !wait || shopperOf(c) !== undefined;
+    let ticket = readFirst ? await getTicket(ctx.deps, tid) : null;
+    if (readFirst && !visibleTo(c, ticket)) throw new AppError("ticket_not_found", `no ticket ${tid}`);
     if (wait) {
-      const release = ctx.waits.hold(c);
+      const release = ctx.waits.hold(clientAddress(c, ctx.deps.cfg.TRUST_PROXY));
       try {
         ticket = await waitForChange(ctx.deps, ctx.events, tid, wait, { seen, hangup: hangupOf(c) });
       } finally {
         release();
       }
-    } else ticket = await getTicket(ctx.deps, tid);
+    }
     if (!ticket) throw new AppError("ticket_not_found", `no ticket ${tid}`);
     return answerJson(c, ticket, 200);
   });

@@ -1,9 +1,9 @@
 import type { Deps } from "../deps.js";
+import { FINAL_TTL_S } from "../tickets/view.js";
 import { scanTickets, type TicketRow } from "./tickets.js";
 
-// Final tickets live this long in Redis (shared/tickets/view.ts FINAL_TTL_S): an accepted
-// ticket older than that may rightly be gone.
-const TICKET_MEMORY_S = 24 * 3600;
+// Final tickets live this long in Redis: an accepted ticket older than that may rightly be gone.
+const TICKET_MEMORY_S = FINAL_TTL_S;
 
 /** The PostgreSQL constraints that are the second guard (contract invariant 4). */
 export const GUARD_CONSTRAINTS = [

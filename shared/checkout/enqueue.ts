@@ -15,10 +15,14 @@ export interface TicketJob extends CheckoutJob {
  * changes a sleeping ticket can wake its job without knowing its id.
  */
 export async function addTicketJobs(queue: CheckoutQueue, jobs: TicketJob[]): Promise<void> {
-  await queue.addBulk(
-    jobs.map((data) => ({ name: TICKET_JOB, data, opts: { jobId: refOf(data.ticketId) } })),
-  );
+  await queue.addBulk(jobs.map(ticketJob));
 }
+
+/** A ticket's own job: named TICKET_JOB, its id the ticket's ref. */
+const ticketJob = (data: TicketJob) => ({ name: TICKET_JOB, data, opts: { jobId: refOf(data.ticketId) } });
+
+/** The id of the batch job that starts with the ticket at `ref` (`<sale>-<seq>`). */
+export const batchJobId = (ref: string) => `b-${ref}`;
 
 /**
  * Runs sleeping tickets' jobs now rather than at their next re-check: a ticket handed a
@@ -45,8 +49,7 @@ export function batchJobs(tickets: TicketJob[], max: number) {
   const cut = () => {
     const [first] = run;
     if (!first) return;
-    if (run.length === 1)
-      jobs.push({ name: TICKET_JOB, data: first, opts: { jobId: refOf(first.ticketId) } });
+    if (run.length === 1) jobs.push(ticketJob(first));
     else
       jobs.push({
         name: BATCH_JOB,
@@ -54,7 +57,7 @@ export function batchJobs(tickets: TicketJob[], max: number) {
           saleId: first.saleId,
           tickets: run.map(({ ticketId, itemId, userId }) => ({ ticketId, itemId, userId })),
         },
-        opts: { jobId: `b-${refOf(first.ticketId)}` },
+        opts: { jobId: batchJobId(refOf(first.ticketId)) },
       });
     run = [];
   };

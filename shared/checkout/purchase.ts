@@ -11,14 +11,15 @@ import { wakeTickets } from "./enqueue.js";
  * payment slots as any other. A code used again confirms nothing more: the answer is
  * the same ticket. Returns the ticket id.
  */
-export async function purchase(deps: Deps, queue: Queue, code: string): Promise<string> {
+export async function purchase(deps: Deps, queue: Queue, code: string, shopper?: string): Promise<string> {
   const ref = parseCode(code);
   if (!ref) throw notFound();
   const { redis, keys } = deps;
   const [outcome] = (await redis.run(
     "purchase",
     [keys.ticket(ref.saleId, ref.seq)],
-    [ref.secret, keys.events(ref.saleId), ref.seq, ref.key],
+    // With shopper identity, another user's code is no code (checked in the script, before anything is confirmed).
+    [ref.secret, keys.events(ref.saleId), ref.seq, ref.key, shopper ?? ""],
   )) as string[];
   if (outcome === "unknown" || outcome === "expired") throw notFound();
   const id = ticketId(ref.saleId, ref.seq, ref.key);

@@ -27,6 +27,7 @@ export function parseField(f: string): { name: string; labels: Record<string, st
 
 export function createCounterSink(deps: Pick<Deps, "redis" | "keys" | "log">) {
   let pending = new Map<string, number>();
+  const add = (f: string, n: number) => pending.set(f, (pending.get(f) ?? 0) + n);
   const flush = async () => {
     if (pending.size === 0) return;
     const batch = pending;
@@ -37,17 +38,13 @@ export function createCounterSink(deps: Pick<Deps, "redis" | "keys" | "log">) {
       await pipe.exec();
     } catch (err) {
       // Keep the counts for the next flush rather than lose them.
-      for (const [f, n] of batch) pending.set(f, (pending.get(f) ?? 0) + n);
+      for (const [f, n] of batch) add(f, n);
       deps.log.warn({ err: String(err) }, "could not flush counters");
     }
   };
   const timer = setInterval(() => void flush(), FLUSH_MS);
   timer.unref();
-  const inc = (name: string, labels: Record<string, string> = {}, n = 1) => {
-    const f = field(name, labels);
-    pending.set(f, (pending.get(f) ?? 0) + n);
-  };
-  const add = (f: string, n: number) => pending.set(f, (pending.get(f) ?? 0) + n);
+  const inc = (name: string, labels: Record<string, string> = {}, n = 1) => add(field(name, labels), n);
   // A histogram's field names, built once per name and labels (observed on every payment).
   const histograms = new Map<string, { buckets: string[]; inf: string; sum: string; count: string }>();
   const histogram = (name: string, labels: Record<string, string>) => {

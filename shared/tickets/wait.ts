@@ -1,4 +1,5 @@
 import type { Deps } from "../deps.js";
+import { withTimeout } from "../time.js";
 import { clock } from "./deadlines.js";
 import type { TicketEvents, Wants, Watch } from "./events.js";
 import { FINAL, getTicket, type TicketView } from "./view.js";
@@ -25,12 +26,7 @@ async function watchSoon(events: TicketEvents, id: string): Promise<Watch | null
   const pending = events.watch(id).catch(() => null);
   // The usual case: subscribed long ago, so no timer per request.
   if (events.live()) return pending;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), SUBSCRIBE_WAIT_MS);
-  });
-  const watch = await Promise.race([pending, late]);
-  clearTimeout(timer);
+  const watch = await withTimeout(pending, SUBSCRIBE_WAIT_MS, "subscription").catch(() => null);
   // Given up on: should it go live after all, it is closed at once.
   if (!watch) void pending.then((w) => w?.close());
   return watch;
