@@ -72,3 +72,46 @@ export function createBatcher<T, R>(
     },
   };
 }
+
+/**
+ * The indexes of `items` grouped by `keyOf` (groups in order of first appearance, indexes
+ * in order), for one call per group, e.g. per sale; a null key leaves the item out.
+ */
+export function groupIndexes<T>(
+  items: T[],
+  keyOf: (t: T, i: number) => string | null,
+): Map<string, number[]> {
+  const groups = new Map<string, number[]>();
+  items.forEach((t, i) => {
+    const key = keyOf(t, i);
+    if (key === null) return;
+    const g = groups.get(key);
+    if (g) g.push(i);
+    else groups.set(key, [i]);
+  });
+  return groups;
+}
+
+export type Done<R> = { ok: R } | { error: unknown };
+
+/** Runs `each` once per group of `items` (by `keyOf`), so one group's failure is that group's alone. */
+export async function perGroup<T, R>(
+  items: T[],
+  keyOf: (t: T) => string,
+  each: (group: T[]) => Promise<R[]>,
+): Promise<Done<R>[]> {
+  const out: Done<R>[] = items.map(() => ({ error: new Error("not run") }));
+  await Promise.all(
+    [...groupIndexes(items, keyOf).values()].map(async (group) => {
+      try {
+        const res = await each(group.map((i) => items[i] as T));
+        group.forEach((i, j) => {
+          out[i] = { ok: res[j] as R };
+        });
+      } catch (error) {
+        for (const i of group) out[i] = { error };
+      }
+    }),
+  );
+  return out;
+}

@@ -1,4 +1,4 @@
-import { createBatcher } from "../shared/batcher.js";
+import { createBatcher, type Done, perGroup } from "../shared/batcher.js";
 import type { Deps } from "../shared/deps.js";
 import type { PaymentSettings } from "../shared/payments/settings.js";
 import { paymentsEnded, paymentsStarted } from "./payment-simulator.js";
@@ -11,36 +11,6 @@ export interface Started {
   status: string;
   /** The settings the payment runs with (read once for the tickets started together). */
   settings: PaymentSettings;
-}
-
-type Done<R> = { ok: R } | { error: unknown };
-
-/** Runs `each` once per group of `items` (by `keyOf`), so one group's failure is that group's alone. */
-async function perGroup<T, R>(
-  items: T[],
-  keyOf: (t: T) => string,
-  each: (group: T[]) => Promise<R[]>,
-): Promise<Done<R>[]> {
-  const groups = new Map<string, number[]>();
-  items.forEach((t, i) => {
-    const g = groups.get(keyOf(t));
-    if (g) g.push(i);
-    else groups.set(keyOf(t), [i]);
-  });
-  const out: Done<R>[] = items.map(() => ({ error: new Error("not run") }));
-  await Promise.all(
-    [...groups.values()].map(async (group) => {
-      try {
-        const res = await each(group.map((i) => items[i] as T));
-        group.forEach((i, j) => {
-          out[i] = { ok: res[j] as R };
-        });
-      } catch (error) {
-        for (const i of group) out[i] = { error };
-      }
-    }),
-  );
-  return out;
 }
 
 const unwrap = <R>(d: Done<R>): R => {

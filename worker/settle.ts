@@ -1,4 +1,4 @@
-import { createBatcher } from "../shared/batcher.js";
+import { createBatcher, groupIndexes } from "../shared/batcher.js";
 import type { Sql } from "../shared/db/client.js";
 import type { Deps } from "../shared/deps.js";
 import { parseTicketId, refOf } from "../shared/keys.js";
@@ -121,12 +121,7 @@ async function confirmInRedis(deps: SettleDeps, batch: Settlement[]): Promise<Ve
   const { redis, keys } = deps;
   const all = batch.map((): Verdict => "ok");
   if (redis.status !== "ready") return all;
-  const bySale = new Map<string, number[]>();
-  batch.forEach((b, i) => {
-    const group = bySale.get(b.saleId);
-    if (group) group.push(i);
-    else bySale.set(b.saleId, [i]);
-  });
+  const bySale = groupIndexes(batch, (b) => b.saleId);
   const verdicts = [...all];
   const checked = Promise.all(
     [...bySale].map(async ([saleId, group]) => {
@@ -212,13 +207,9 @@ async function settleBatch(deps: SettleDeps, batch: Settlement[]): Promise<Outco
  * (each is retried alone and finds its purchase committed).
  */
 async function finalizeSettled(deps: SettleDeps, batch: Settlement[], out: Outcome[]): Promise<void> {
-  const bySale = new Map<string, number[]>();
-  out.forEach((o, i) => {
+  const bySale = groupIndexes(out, (o, i) => {
     const b = batch[i];
-    if (!b?.finalize || !("purchaseId" in o)) return;
-    const group = bySale.get(b.saleId);
-    if (group) group.push(i);
-    else bySale.set(b.saleId, [i]);
+    return b?.finalize && "purchaseId" in o ? b.saleId : null;
   });
   await Promise.all(
     [...bySale.values()].map(async (group) => {
