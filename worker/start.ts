@@ -4,6 +4,7 @@ import { createCounterSink } from "../shared/metrics/counters.js";
 import { initSettings } from "../shared/payments/settings.js";
 import { BATCH_JOB, CHECKOUT_QUEUE, checkoutQueueOptions, checkoutWorkerOptions } from "../shared/queues.js";
 import { createRedis } from "../shared/redis.js";
+import { keepOwnLock } from "./own-lock.js";
 import { createPaymentDesk } from "./payment-desk.js";
 import { processBatch } from "./process-batch.js";
 import { processTicket, type WorkerCtx } from "./process-ticket.js";
@@ -32,8 +33,11 @@ export async function startWorker(deps: Deps) {
   // A batch reserves for all its tickets as it starts, in queue order, whichever process
   // runs it: so a process never holds a fetched job back (that would let another process
   // serve later tickets first).
-  const run = (job: Job, token?: string) =>
-    job.name === BATCH_JOB ? processBatch(ctx, job) : processTicket(ctx, job, token);
+  const run = keepOwnLock(
+    (job: Job, token?: string) =>
+      job.name === BATCH_JOB ? processBatch(ctx, job) : processTicket(ctx, job, token),
+    deps.cfg.JOB_LOCK_MS,
+  );
   const worker = new Worker(CHECKOUT_QUEUE, run, {
     connection,
     ...checkoutWorkerOptions(deps.cfg, deps.keys),
