@@ -108,6 +108,46 @@ describe("push on one API process (in-process system)", () => {
     expect(env.api.ctx.events.size()).toBe(0);
   });
 
+  it("a queued ticket's stream reads nothing while its line stands still, and follows it when it moves", async () => {
+    await env.setPayments({ failure_rate: 0, hang_rate: 0, latency_ms: { min: 1500, max: 1500 }, slots: 5 });
+    const saleId = await env.createSale({ items: [{ item_id: "still", stock: 2 }] });
+    await checkout(env, "still1", "still");
+    await checkout(env, "still2", "still");
+    const third = await checkout(env, "still3", "still");
+    const key = env.deps.keys.ticket(saleId, third.ticket_id.split("-")[1] ?? "");
+    // Every read of the third ticket by the API, seen by Redis itself.
+    const monitor = await env.deps.redis.duplicate().monitor();
+    const reads: number[] = [];
+    monitor.on("monitor", (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === "hgetall" && args[1] === key) reads.push(Date.now());
+    });
+    const readsIn = (from: number, to: number) => reads.filter((at) => at >= from && at <= to).length;
+    let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
+    const windows: { from: number; to: number }[] = [];
+    const events = await readEvents(`${env.url}/tickets/${third.ticket_id}/events`, undefined, (e) => {
+      if (e.ticket.status !== "queued") return;
+      // Each place shown, the line stands still a while (no worker yet; then two slow payments).
+      const from = Date.now();
+      windows.push({ from, to: from + 700 });
+      if (windows.length === 1)
+        void sleep(900).then(() => startWorker(env.deps).then((w) => (worker = w)));
+    });
+    try {
+      expect(events.map((e) => [e.event, e.ticket.position])).toEqual([
+        ["queued", 3],
+        ["queued", 1],
+        ["rejected", null],
+      ]);
+      expect(events[2]?.ticket.reason).toBe("sold_out");
+      // Standing still: no read at all (a poll-paced stream would have read several times a window).
+      for (const w of windows) expect(readsIn(w.from + 50, w.to)).toBe(0);
+    } finally {
+      while (!worker) await sleep(10);
+      await worker.close();
+      await monitor.disconnect();
+    }
+  });
+
   describe("a steady line (one slot, fixed 250 ms payments that decline, one unit handed down the line)", () => {
     const N = 12;
     // Long enough that every ticket is sampled at the front even on a busy machine.

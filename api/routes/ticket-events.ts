@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import { AppError } from "../../shared/errors.js";
-import { TICKET_ID } from "../../shared/keys.js";
+import { parseTicketId, TICKET_ID } from "../../shared/keys.js";
 import { clock } from "../../shared/tickets/deadlines.js";
 import type { Change } from "../../shared/tickets/events.js";
 import { standing } from "../../shared/tickets/standing.js";
@@ -10,19 +10,18 @@ import { clientAddress } from "../client-address.js";
 import type { ApiCtx } from "../context.js";
 import { visibleTo } from "../identity.js";
 import { hangupOf } from "../node-request.js";
-import { errors, router, shopperSecurity } from "../openapi.js";
+import { errors, router } from "../openapi.js";
 import { ticketEvents, ticketParams } from "../schemas/tickets.js";
 
 // A comment line this often keeps proxies and load balancers from closing an idle stream.
 const HEARTBEAT_MS = 15_000;
-// A queued ticket's stream re-reads its place at most this often.
+// A queued ticket's stream re-reads its place at most this often, and only once its line has moved.
 const MIN_LOOK_MS = 250;
 
 const route = createRoute({
   method: "get",
   path: "/tickets/{ticket_id}/events",
   tags: ["shoppers"],
-  security: shopperSecurity,
   summary: "Follow a ticket (server-sent events)",
   description:
     "The ticket now, then every change as it happens, until the ticket is final; then the stream closes.",
@@ -76,9 +75,11 @@ export function ticketEventRoutes(ctx: ApiCtx) {
       // Only while the API is stopping.
       throw new AppError("unavailable", "the server is stopping; try again", 1);
     });
+    const line = ctx.events.followLine(parseTicketId(tid)?.saleId ?? "");
     // However the watch ends (the ticket final, the client gone, an error), the client's count drops.
     const end = () => {
       watch.close();
+      line.close();
       release();
     };
     const first = await getTicket(ctx.deps, tid).catch((err: unknown) => {
@@ -111,17 +112,18 @@ export function ticketEventRoutes(ctx: ApiCtx) {
       try {
         await send(first);
         while (!FINAL.has(last.status) && !watch.ended()) {
-          // A queued ticket's place changes without an event of its own: look again at its poll
-          // pace, but not so often that a stream costs more than a polling client would.
+          // A queued ticket's place changes without an event of its own, when a ticket ahead
+          // leaves the line: look again then, at most at its poll pace (so a stream never costs
+          // more than a polling client would), and not at all while the line stands still.
           const look =
             last.status === "queued"
               ? Math.max(MIN_LOOK_MS, last.poll_after_ms ?? HEARTBEAT_MS)
               : HEARTBEAT_MS;
           const changes = await watch.next(clock() + Math.min(look, wrote + HEARTBEAT_MS - clock()));
           if (watch.ended()) break;
-          // At each heartbeat look again too, in case an event was lost (a reconnect, a failover).
-          const due = clock() - wrote >= HEARTBEAT_MS - 5;
-          if (changes || last.status === "queued" || due) {
+          // A lost subscription (a reconnect, a failover) comes back as an empty change list
+          // and a moved line, so a read follows it too; a heartbeat alone reads nothing.
+          if (changes || (last.status === "queued" && line.moved())) {
             const now = await getTicket(ctx.deps, tid);
             if (!now) break;
             for (const ch of changes ?? []) {

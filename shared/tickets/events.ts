@@ -34,6 +34,17 @@ export interface Watch {
   close(): void;
 }
 
+/** Follows a sale's lines for a queued ticket whose place has no event of its own. */
+export interface LineFollower {
+  /** True when a ticket of the sale left a line or entered one since the last call (or since following began). */
+  moved(): boolean;
+  close(): void;
+}
+
+// Words of a sale's message that move its lines: a ticket reserved (or handed a unit) or
+// rejected leaves one; a ticket queued from the fair-start room enters one.
+const MOVES_LINE = /:(?:reserved|rejected|queued):/;
+
 export interface TicketEvents {
   /**
    * Watches a ticket, given its id (`<sale>-<seq>-<key>`). It is registered before this
@@ -41,6 +52,11 @@ export interface TicketEvents {
    * change published after that is never missed.
    */
   watch(ticketId: string): Promise<Watch>;
+  /**
+   * Follows the lines of a sale, for a queued ticket: its place changes only when a ticket
+   * ahead leaves (an event of that ticket's), so its follower reads it again only then.
+   */
+  followLine(saleId: string): LineFollower;
   /** Open watches, for tests and metrics. */
   size(): number;
   /** True once the subscription has been confirmed: a watch then goes live at once. */
@@ -138,6 +154,8 @@ class TicketWatch implements Watch {
 
 export function createTicketEvents(cfg: Config, keys: Keys): TicketEvents {
   const byTicket = new Map<string, TicketWatch | Set<TicketWatch>>();
+  // Per followed sale: how many follow it, and how often its lines moved while followed.
+  const lines = new Map<string, { followers: number; moves: number }>();
   let open = 0;
   let sub: ReturnType<typeof createRedis> | null = null;
   let subscribed: Promise<void> | null = null;
@@ -164,16 +182,21 @@ export function createTicketEvents(cfg: Config, keys: Keys): TicketEvents {
 
   const wakeAll = () => {
     for (const entry of [...byTicket.values()]) each(entry, (w) => w.push("resync"));
+    for (const line of lines.values()) line.moves++;
   };
 
   const onMessage = (_pattern: string, channel: string, message: string) => {
     // Every change of every sale comes here; most have nobody waiting.
-    if (byTicket.size === 0) return;
+    if (byTicket.size === 0 && lines.size === 0) return;
     // "<prefix>:{s<sale>}:events" → the sale id, which starts every ticket ref of the sale.
     const from = channel.lastIndexOf("{s");
     const to = channel.indexOf("}", from);
     if (from < 0 || to < 0) return;
-    const prefix = `${channel.slice(from + 2, to)}-`;
+    const saleId = channel.slice(from + 2, to);
+    const line = lines.get(saleId);
+    if (line && MOVES_LINE.test(message)) line.moves++;
+    if (byTicket.size === 0) return;
+    const prefix = `${saleId}-`;
     for (let start = 0; start < message.length; ) {
       let end = message.indexOf(" ", start);
       if (end < 0) end = message.length;
@@ -218,6 +241,29 @@ export function createTicketEvents(cfg: Config, keys: Keys): TicketEvents {
   };
 
   return {
+    followLine(saleId) {
+      let line = lines.get(saleId);
+      if (!line) {
+        line = { followers: 0, moves: 0 };
+        lines.set(saleId, line);
+      }
+      const followed = line;
+      followed.followers++;
+      let seen = followed.moves;
+      let closed = false;
+      return {
+        moved() {
+          const moved = followed.moves !== seen;
+          seen = followed.moves;
+          return moved;
+        },
+        close() {
+          if (closed) return;
+          closed = true;
+          if (--followed.followers === 0 && lines.get(saleId) === followed) lines.delete(saleId);
+        },
+      };
+    },
     size: () => open,
     live: () => live && !hub.closed,
     watch(ticketId) {
@@ -243,6 +289,7 @@ export function createTicketEvents(cfg: Config, keys: Keys): TicketEvents {
     async close() {
       hub.closed = true;
       for (const entry of [...byTicket.values()]) each(entry, (w) => w.close());
+      lines.clear();
       hub.deadlines.stop();
       const s = sub;
       sub = null;
