@@ -15,6 +15,14 @@ export const ADMIN_AUTH = "adminBasic";
 /** For every /admin operation: HTTP Basic auth, as app.ts enforces. */
 export const adminSecurity = [{ [ADMIN_AUTH]: [] }];
 
+export const SHOPPER_AUTH = "bearerAuth";
+/**
+ * For the shopper operations that honour identity (api/identity.ts): a bearer token,
+ * needed only when the server is configured with one of AUTH_JWT_*. The empty
+ * requirement is OpenAPI's "or none".
+ */
+export const shopperSecurity: Record<string, string[]>[] = [{}, { [SHOPPER_AUTH]: [] }];
+
 /** A JSON response. */
 export function json<S extends z.ZodType>(schema: S, description: string) {
   return { description, content: { "application/json": { schema } } };
@@ -64,6 +72,13 @@ export function documentOf(app: OpenAPIHono) {
   return () => {
     if (doc) return doc;
     app.openAPIRegistry.registerComponent("securitySchemes", ADMIN_AUTH, { type: "http", scheme: "basic" });
+    app.openAPIRegistry.registerComponent("securitySchemes", SHOPPER_AUTH, {
+      type: "http",
+      scheme: "bearer",
+      bearerFormat: "JWT",
+      description:
+        "The shopper's identity: a JWT whose `sub` is the user id. Required only when the server is configured with `AUTH_JWT_SECRET` (HS256) or `AUTH_JWT_PUBLIC_KEY_FILE` (RS256/ES256); then `user_id` is the token's, and a ticket, its events, its code and a user's purchases answer only their owner. Otherwise not needed, and ignored.",
+    });
     doc = app.getOpenAPI31Document({
       openapi: "3.1.0",
       info: {

@@ -1,6 +1,7 @@
 import type { RouteConfig } from "@hono/zod-openapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
+import { ADMIN_AUTH, SHOPPER_AUTH } from "../api/openapi.js";
 import { createTestEnv, type TestEnv } from "./helpers/env.js";
 
 // The API document against the app itself: every route the app serves is in it,
@@ -9,7 +10,11 @@ import { createTestEnv, type TestEnv } from "./helpers/env.js";
 interface Operation {
   tags?: string[];
   security?: Record<string, string[]>[];
-  responses: Record<string, { content?: Record<string, unknown> }>;
+  responses: Record<string, { content?: Record<string, { schema?: ErrorSchema }> }>;
+}
+/** Just enough of an error body's JSON schema to read the codes it allows. */
+interface ErrorSchema {
+  properties?: { error?: { properties?: { code?: { enum?: string[] } } } };
 }
 interface Document {
   openapi: string;
@@ -17,13 +22,28 @@ interface Document {
   servers: { url: string }[];
   tags: { name: string }[];
   paths: Record<string, Record<string, Operation>>;
-  components: { securitySchemes: Record<string, { type: string; scheme: string }> };
+  components: {
+    securitySchemes: Record<
+      string,
+      { type: string; scheme: string; bearerFormat?: string; description?: string }
+    >;
+  };
 }
 
 // Routes the document does not list, on purpose: bull-board's own pages, assets
 // and JSON API (the dashboard, GET /admin/queues, is listed), and the live sale
 // page's HTML and files.
 const UNDOCUMENTED = [/^\/admin\/queues\/./, /^\/admin\/?$/, /^\/admin\/assets\//];
+
+// The shopper operations that honour a bearer token when identity is configured
+// (api/identity.ts: shopperOf/visibleTo), so may answer 401 unauthorized.
+const IDENTITY_AWARE = [
+  "POST /checkout",
+  "POST /purchase",
+  "GET /tickets/{ticket_id}",
+  "GET /tickets/{ticket_id}/events",
+  "GET /users/{user_id}/purchases",
+];
 
 let env: TestEnv;
 let doc: Document;
@@ -100,15 +120,32 @@ describe("the document", () => {
     }
   });
 
-  it("puts every /admin operation behind HTTP Basic auth, and no other", () => {
-    const [name, scheme] = Object.entries(doc.components.securitySchemes)[0] ?? [];
-    expect(scheme).toEqual({ type: "http", scheme: "basic" });
+  it("puts every /admin operation behind HTTP Basic auth, the identity-aware shopper ones behind an optional bearer token, and no other", () => {
+    const schemes = doc.components.securitySchemes;
+    expect(schemes[ADMIN_AUTH]).toEqual({ type: "http", scheme: "basic" });
+    expect(schemes[SHOPPER_AUTH]).toMatchObject({ type: "http", scheme: "bearer", bearerFormat: "JWT" });
+    expect(schemes[SHOPPER_AUTH]?.description).toMatch(/required only when.*AUTH_JWT_/i);
     for (const { key, path, op } of operations()) {
       if (path.startsWith("/admin")) {
-        expect(op.security, key).toEqual([{ [name as string]: [] }]);
+        expect(op.security, key).toEqual([{ [ADMIN_AUTH]: [] }]);
         expect(Object.keys(op.responses), key).toContain("401");
+      } else if (IDENTITY_AWARE.includes(key)) {
+        // Optional: the empty requirement is "or none", as identity is off unless configured.
+        expect(op.security, key).toEqual([{}, { [SHOPPER_AUTH]: [] }]);
       } else expect(op.security, key).toBeUndefined();
     }
+  });
+
+  it("declares the bearer token on every shopper operation that answers 401 unauthorized, and only there", () => {
+    const answersUnauthorized = (op: Operation) =>
+      Object.values(op.responses["401"]?.content ?? {}).some((m) =>
+        m.schema?.properties?.error?.properties?.code?.enum?.includes("unauthorized"),
+      );
+    const shopperOps = operations().filter(({ path }) => !path.startsWith("/admin"));
+    const bearer = shopperOps.filter(({ op }) => op.security?.some((r) => SHOPPER_AUTH in r));
+    const unauthorized = shopperOps.filter(({ op }) => answersUnauthorized(op));
+    expect(unauthorized.map((o) => o.key).sort()).toEqual([...IDENTITY_AWARE].sort());
+    expect(bearer.map((o) => o.key).sort()).toEqual(unauthorized.map((o) => o.key).sort());
   });
 
   it("lists every route the app serves, and serves every operation it lists", () => {

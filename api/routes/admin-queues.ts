@@ -5,9 +5,34 @@ import { serveStatic } from "@hono/node-server/serve-static";
 import { createRoute } from "@hono/zod-openapi";
 import type { Queue } from "bullmq";
 import { Hono } from "hono";
+import { refOf, TICKET_ID } from "../../shared/keys.js";
 import { adminSecurity, errors, other } from "../openapi.js";
 
 export const QUEUES_PATH = "/admin/queues";
+
+/**
+ * Job data as the dashboard shows it: every ticket id, at any depth (a ticket job's
+ * `ticketId`, each of a batch's `tickets`), as its ref `<sale>-<seq>`. The id's key is
+ * the shopper's secret (docs/security.md); the ref finds the ticket and its job as well.
+ */
+function redactTicketIds(data: unknown): unknown {
+  if (typeof data === "string") return TICKET_ID.test(data) ? refOf(data) : data;
+  if (Array.isArray(data)) return data.map(redactTicketIds);
+  if (data && typeof data === "object")
+    return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, redactTicketIds(v)]));
+  return data;
+}
+
+/**
+ * A queue's dashboard adapter, showing job data with ticket ids redacted. (Data edited
+ * or copied on the dashboard starts from what it shows: a job saved with refs for ids
+ * is refused by the worker as malformed.)
+ */
+function boardAdapter(queue: Queue) {
+  const adapter = new BullMQAdapter(queue, { readOnlyMode: false });
+  adapter.setFormatter("data", redactTicketIds);
+  return adapter;
+}
 
 /**
  * The queue dashboard (bull-board) for every queue of the system. Its pages and
@@ -17,7 +42,7 @@ export const QUEUES_PATH = "/admin/queues";
 export function adminQueueRoutes(queues: Queue[]) {
   const adapter = new HonoAdapter(serveStatic).setBasePath(QUEUES_PATH);
   createBullBoard({
-    queues: queues.map((q) => new BullMQAdapter(q, { readOnlyMode: false })),
+    queues: queues.map(boardAdapter),
     serverAdapter: adapter,
     options: { uiConfig: { boardTitle: "Flash sale" } },
   });

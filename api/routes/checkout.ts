@@ -15,7 +15,7 @@ import { errorResponse } from "../errors.js";
 import { shopperOf } from "../identity.js";
 import { checkoutInput } from "../input.js";
 import { hangupOf } from "../node-request.js";
-import { errors, json, router } from "../openapi.js";
+import { errors, json, router, shopperSecurity } from "../openapi.js";
 import { checkoutAccepted, checkoutBody, checkoutHeaders, checkoutQuery } from "../schemas/tickets.js";
 
 // Documented, not validated by the framework: the input is the query form OR a
@@ -26,6 +26,7 @@ const route = createRoute({
   method: "post",
   path: "/checkout",
   tags: ["shoppers"],
+  security: shopperSecurity,
   summary: "Check out an item",
   description:
     "Either the query form `?user_id=U&id=I` with no body, or a JSON body. Answers at once with a ticket to poll; with `?wait=MS`, once the ticket has its checkout code (two_step sales) or is final. Shortly before a sale opens (`FAIR_START_WINDOW_S`) the ticket waits in the fair-start room with `position` null; the room is shuffled at the opening.",

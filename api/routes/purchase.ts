@@ -6,7 +6,7 @@ import { getTicket } from "../../shared/tickets/view.js";
 import { clientAddress } from "../client-address.js";
 import type { ApiCtx } from "../context.js";
 import { shopperOf } from "../identity.js";
-import { errors, json, router } from "../openapi.js";
+import { errors, json, router, shopperSecurity } from "../openapi.js";
 import { purchaseBody, purchaseQuery, ticketSchema } from "../schemas/tickets.js";
 import { jsonBody, parse } from "../validation.js";
 
@@ -16,6 +16,7 @@ const route = createRoute({
   method: "post",
   path: "/purchase",
   tags: ["shoppers"],
+  security: shopperSecurity,
   summary: "Pay for a held unit (two_step sales)",
   description:
     "With the checkout code of a ticket holding a unit, `?code=C` or a JSON body: the payment is queued under the same slots as any other and the answer is the ticket. A code used again purchases nothing more and answers the same ticket. An unknown code, or one whose hold expired, is `404 code_not_found`. Each request takes a token from the client's rate-limit bucket, the one `POST /checkout` takes from (`RATE_CLIENT_PER_S`).",

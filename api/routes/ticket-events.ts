@@ -10,7 +10,7 @@ import { clientAddress } from "../client-address.js";
 import type { ApiCtx } from "../context.js";
 import { visibleTo } from "../identity.js";
 import { hangupOf } from "../node-request.js";
-import { errors, router } from "../openapi.js";
+import { errors, router, shopperSecurity } from "../openapi.js";
 import { ticketEvents, ticketParams } from "../schemas/tickets.js";
 
 // A comment line this often keeps proxies and load balancers from closing an idle stream.
@@ -22,6 +22,7 @@ const route = createRoute({
   method: "get",
   path: "/tickets/{ticket_id}/events",
   tags: ["shoppers"],
+  security: shopperSecurity,
   summary: "Follow a ticket (server-sent events)",
   description:
     "The ticket now, then every change as it happens, until the ticket is final; then the stream closes.",

@@ -9,7 +9,7 @@ import type { ApiCtx } from "../context.js";
 import { shopperOf, visibleTo } from "../identity.js";
 import { ticketQuery } from "../input.js";
 import { hangupOf } from "../node-request.js";
-import { errors, json, router } from "../openapi.js";
+import { errors, json, router, shopperSecurity } from "../openapi.js";
 import { ticketParams, ticketQuery as ticketQuerySchema, ticketSchema } from "../schemas/tickets.js";
 
 // Documented with these schemas; checked by hand (api/input.ts), as the hottest read.
@@ -17,6 +17,7 @@ const route = createRoute({
   method: "get",
   path: "/tickets/{ticket_id}",
   tags: ["shoppers"],
+  security: shopperSecurity,
   summary: "Poll a ticket",
   description:
     "With `?wait=MS`, a long poll: the answer comes the moment the ticket's status changes (pushed from Redis, not re-read in a loop), or after MS. With `&seen=S` too, the moment its status is not S, the one the client last saw (at once if it already changed).",

@@ -4,13 +4,14 @@ import { purchases } from "../../shared/db/schema.js";
 import { AppError } from "../../shared/errors.js";
 import type { ApiCtx } from "../context.js";
 import { shopperOf } from "../identity.js";
-import { errors, json, router } from "../openapi.js";
+import { errors, json, router, shopperSecurity } from "../openapi.js";
 import { purchasesQuery, purchasesSchema, userParams } from "../schemas/sales.js";
 
 const route = createRoute({
   method: "get",
   path: "/users/{user_id}/purchases",
   tags: ["shoppers"],
+  security: shopperSecurity,
   summary: "A user's purchases, oldest first (an unknown user has none)",
   request: { params: userParams, query: purchasesQuery },
   responses: {
