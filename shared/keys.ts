@@ -70,6 +70,13 @@ export function makeKeys(prefix: string) {
     pending: (saleId: string) => `${sale(saleId)}:up`,
     /** HASH: a user's token bucket of the checkout rate limit, taken by admit.lua in the checkout's one call. */
     userBucket: (saleId: string, userId: string) => `${sale(saleId)}:rb:${userId}`,
+    /**
+     * ZSET ticket seq -> created_at (ms): a user's tickets in this sale, written at admission
+     * (admit.lua, readmit.lua), for GET /users/{id}/tickets. Under the sale's tag, so it
+     * leaves Redis with the sale (shared/sales/retire.ts).
+     */
+    userTickets: (saleId: string, userId: string) => `${sale(saleId)}:ut:${userId}`,
+    userTicketsPrefix: (saleId: string) => `${sale(saleId)}:ut:`,
     /** HASH per ticket. */
     ticket: (saleId: string, seq: string) => `${sale(saleId)}:t:${seq}`,
     ticketPrefix: (saleId: string) => `${sale(saleId)}:t:`,

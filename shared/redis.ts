@@ -4,7 +4,7 @@ import { Cluster, Redis, type RedisOptions } from "ioredis";
 // Lua scripts live in shared/lua/*.lua, each loaded once per connection with
 // defineCommand (EVALSHA, falling back to EVAL after a Redis restart).
 const SCRIPTS = {
-  admit: 10,
+  admit: 11,
   withdraw: 6,
   reserve: -1,
   extendLease: 1,

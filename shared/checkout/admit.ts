@@ -106,6 +106,7 @@ async function tryAdmit(
       keys.room(saleId),
       keys.roomOut(saleId),
       keys.userBucket(saleId, input.userId),
+      keys.userTickets(saleId, input.userId),
     ],
     [
       input.userId,

@@ -4,6 +4,7 @@
 -- KEYS[6] item line (ZSET of queued ticket seqs, scored by place in line)
 -- KEYS[7] sale mode (HASH cm, fs)   KEYS[8] fair-start room (LIST)   KEYS[9] room's way out (LIST)
 -- KEYS[10] the user's rate-limit token bucket (HASH t = tokens left, ts = when counted, ms)
+-- KEYS[11] the user's tickets in this sale (ZSET seq -> created_at ms, for GET /users/{id}/tickets)
 -- ARGV[1] user id   ARGV[2] item id   ARGV[3] ticket key prefix
 -- ARGV[4] line factor (queued tickets allowed per unit still sellable)
 -- ARGV[5] queue max (queued tickets across the sale)
@@ -102,6 +103,7 @@ else
   end
 end
 redis.call('HSET', tkey, 'k', ARGV[11])
+redis.call('ZADD', KEYS[11], now, seq)
 if x[1] == 'two_step' then redis.call('HSET', tkey, 'two', '1') end
 if ARGV[6] ~= '' then
   redis.call('SET', KEYS[5], ARGV[6] .. '|' .. seq, 'EX', tonumber(ARGV[7]))

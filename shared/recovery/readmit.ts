@@ -44,6 +44,7 @@ export async function readmitTickets(
         keys.ticketPrefix(saleId),
         keys.itemPrefix(saleId),
         keys.line(saleId, ""),
+        keys.userTicketsPrefix(saleId),
         ...chunk.flatMap((r) => [r.seq, r.user_id, r.item_id, r.ca, r.key]),
       ],
     )) as (string | number)[];
