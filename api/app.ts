@@ -24,8 +24,11 @@ import { metricsRoutes } from "./routes/metrics.js";
 import { purchaseRoutes } from "./routes/purchase.js";
 import { saleRoutes } from "./routes/sales.js";
 import { statsRoutes } from "./routes/stats.js";
+import { storefrontRoutes } from "./routes/storefront.js";
+import { ticketCancelRoutes } from "./routes/ticket-cancel.js";
 import { ticketEventRoutes } from "./routes/ticket-events.js";
 import { ticketRoutes } from "./routes/tickets.js";
+import { userTicketRoutes } from "./routes/user-tickets.js";
 import { userRoutes } from "./routes/users.js";
 
 // Large enough for an admin sale listing thousands of items; checkout bodies are tiny.
@@ -87,9 +90,11 @@ export function createApp(ctx: ApiCtx) {
   app.route("/", purchaseRoutes(ctx));
   app.route("/", ticketRoutes(ctx));
   app.route("/", ticketEventRoutes(ctx));
+  app.route("/", ticketCancelRoutes(ctx));
   app.route("/", saleRoutes(ctx));
   app.route("/", itemRoutes(ctx));
   app.route("/", userRoutes(ctx));
+  app.route("/", userTicketRoutes(ctx));
   app.route("/", healthRoutes(ctx));
   app.route("/", statsRoutes(ctx));
   app.route("/", adminSaleRoutes(ctx));
@@ -101,6 +106,7 @@ export function createApp(ctx: ApiCtx) {
   app.route(QUEUES_PATH, adminQueueRoutes(ctx.queues));
   // bull-board's own pages and API are its business; the document lists the dashboard.
   app.openAPIRegistry.registerPath(queuesDashboardDoc);
+  app.route("/", storefrontRoutes());
   app.route("/", docsRoutes(documentOf(app)));
   return app;
 }

@@ -26,6 +26,7 @@ const SCRIPTS = {
   dropRoom: 1,
   renewLock: 1,
   releaseLock: 1,
+  cancel: 8,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

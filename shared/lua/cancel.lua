@@ -1,0 +1,92 @@
+-- cancel: DELETE /tickets/{id}, the holder leaves the line. A queued ticket ends at once
+-- (rejected, reason cancelled) and leaves its item's line and waitlist; a two_step ticket
+-- holding a unit behind its code, not yet confirmed by POST /purchase, gives the hold up:
+-- it ends the same way and its unit goes to the earliest waiting ticket, or back to stock,
+-- exactly as release.lua hands on an expired hold. A ticket whose payment is under way
+-- (paying, a direct sale's reservation, a confirmed hold) or final cannot be cancelled.
+-- Atomic against reserve.lua, purchase.lua and start-payment.lua: exactly one of a cancel
+-- and a reserve, a confirmation or a payment start wins.
+-- KEYS[1] sale hash   KEYS[2] item hash   KEYS[3] held   KEYS[4] pending
+-- KEYS[5] ticket hash   KEYS[6] item waitlist   KEYS[7] item line   KEYS[8] sale mode (HASH cm, hold)
+-- ARGV[1] the ticket key in the id asked for   ARGV[2] the user proven by the request's token ('' with identity off)
+-- ARGV[3] ticket key prefix   ARGV[4] final-ticket ttl (s)   ARGV[5] sale events channel   ARGV[6] ticket seq
+-- ARGV[7] a fresh random code secret for the waiter handed the unit, if the sale is two_step
+-- Publishes "seq:rejected:ms", plus "waiter:reserved:ms" when a unit is handed on.
+-- Returns {'cancelled', 'queued'} | {'cancelled', 'handed', waiter seq} | {'cancelled', 'restocked'}
+--   | {'again'} (cancelled before: nothing changes) | {'refused', status} (paying, reserved, confirmed, final)
+--   | {'unknown'} (no such ticket, another key, or another user's)
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+local tk = redis.call('HMGET', KEYS[5], 'st', 'u', 'k', 'rs', 'cf', 'cd')
+-- Lua strings are interned, so '~=' compares references: no timing depends on how much
+-- of the key matched. The same answer for a wrong key and no ticket at all.
+if not tk[1] or tk[3] ~= ARGV[1] then return {'unknown'} end
+if ARGV[2] ~= '' and tk[2] ~= ARGV[2] then return {'unknown'} end
+local st, user = tk[1], tk[2]
+if st == 'rejected' and tk[4] == 'cancelled' then return {'again'} end
+local two_step = redis.call('HGET', KEYS[8], 'cm') == 'two_step'
+if st == 'reserved' then
+  -- A direct sale's reservation is paid at once; a confirmed hold is on its way to payment.
+  if not two_step or not tk[6] then return {'refused', 'reserved'} end
+  if tk[5] == '1' then return {'refused', 'confirmed'} end
+elseif st ~= 'queued' then
+  return {'refused', st}
+end
+
+-- Leaving the line: out of the line ZSET, and the item's pace for ETAs, as reserve.lua
+-- counts a departure (the line moved on for those behind).
+local function left_line(seq)
+  redis.call('ZREM', KEYS[7], seq)
+  local lt = redis.call('HGET', KEYS[2], 'lt')
+  if lt then
+    local gap = now - tonumber(lt)
+    local p = redis.call('HMGET', KEYS[2], 'gap', 'gn')
+    local n = math.min(tonumber(p[2] or '0') + 1, 5)
+    local prev = tonumber(p[1] or gap)
+    redis.call('HSET', KEYS[2], 'gap', math.floor(prev + (gap - prev) / n + 0.5), 'gn', n)
+  end
+  if redis.call('ZCARD', KEYS[7]) > 0 then redis.call('HSET', KEYS[2], 'lt', now) else redis.call('HDEL', KEYS[2], 'lt') end
+end
+
+redis.call('HSET', KEYS[5], 'st', 'rejected', 'rs', 'cancelled', 'pos', '', 'ua', now)
+redis.call('EXPIRE', KEYS[5], tonumber(ARGV[4]))
+redis.call('PUBLISH', ARGV[5], ARGV[6] .. ':rejected:' .. now)
+
+if st == 'queued' then
+  -- Counted in line since admission (admit.lua), in the fair-start room too (no line entry yet:
+  -- open-room.lua gives a place only to a ticket still queued).
+  redis.call('HINCRBY', KEYS[2], 'q', -1)
+  redis.call('HINCRBY', KEYS[1], 'q', -1)
+  if redis.call('HINCRBY', KEYS[4], user, -1) <= 0 then redis.call('HDEL', KEYS[4], user) end
+  redis.call('ZREM', KEYS[6], ARGV[6])
+  if redis.call('ZSCORE', KEYS[7], ARGV[6]) then left_line(ARGV[6]) end
+  return {'cancelled', 'queued'}
+end
+
+-- A held unit given up: as release.lua's 'expire', with the ticket rejected as cancelled.
+if redis.call('HINCRBY', KEYS[3], user, -1) <= 0 then redis.call('HDEL', KEYS[3], user) end
+local limit = tonumber(redis.call('HGET', KEYS[1], 'ul'))
+while true do
+  local w = redis.call('ZPOPMIN', KEYS[6])
+  if #w == 0 then break end
+  local wkey = ARGV[3] .. w[1]
+  local wt = redis.call('HMGET', wkey, 'st', 'u')
+  if wt[1] == 'queued' and tonumber(redis.call('HGET', KEYS[3], wt[2]) or '0') < limit then
+    redis.call('HSET', wkey, 'st', 'reserved', 'pos', '', 'ua', now)
+    local hold = redis.call('HGET', KEYS[8], 'hold')
+    redis.call('HSET', wkey, 'cd', ARGV[7], 'ex', now + tonumber(hold))
+    redis.call('HINCRBY', KEYS[2], 'q', -1)
+    redis.call('HINCRBY', KEYS[1], 'q', -1)
+    if redis.call('HINCRBY', KEYS[4], wt[2], -1) <= 0 then redis.call('HDEL', KEYS[4], wt[2]) end
+    redis.call('HINCRBY', KEYS[3], wt[2], 1)
+    left_line(w[1])
+    redis.call('PUBLISH', ARGV[5], w[1] .. ':reserved:' .. now)
+    return {'cancelled', 'handed', w[1]}
+  end
+end
+redis.call('HINCRBY', KEYS[2], 'rs', -1)
+redis.call('HINCRBY', KEYS[2], 'av', 1)
+redis.call('HINCRBY', KEYS[1], 'rs', -1)
+redis.call('HINCRBY', KEYS[1], 'av', 1)
+return {'cancelled', 'restocked'}

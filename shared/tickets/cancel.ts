@@ -1,0 +1,80 @@
+import type { Queue } from "bullmq";
+import { newCodeSecret } from "../checkout/codes.js";
+import { wakeTickets } from "../checkout/enqueue.js";
+import type { Deps } from "../deps.js";
+import { AppError } from "../errors.js";
+import { parseTicketId } from "../keys.js";
+import type { CounterSink } from "../metrics/counters.js";
+import { FINAL_TTL_S } from "./view.js";
+
+export interface CancelDeps {
+  deps: Pick<Deps, "redis" | "keys">;
+  /** The checkout queue: the cancelled ticket's job, and a waiter handed its unit, are woken now. */
+  queue: Queue;
+  counters: Pick<CounterSink, "inc">;
+}
+
+/** What a cancel did: 'cancelled' now, or 'again' (cancelled before; nothing changed). */
+export type Cancelled = "cancelled" | "again";
+
+const notFound = (id: string) => new AppError("ticket_not_found", `no ticket ${id}`);
+
+/**
+ * DELETE /tickets/{id}: the holder leaves the line (shared/lua/cancel.lua). A queued
+ * ticket ends at once as rejected/cancelled; a two_step hold not yet confirmed is given up
+ * and its unit goes to the earliest waiting ticket. A ticket whose payment is under way,
+ * or that is final, is 409 ticket_not_cancellable; an unknown id, a wrong key, or (with
+ * shopper identity) another user's ticket is 404 ticket_not_found.
+ */
+export async function cancelTicket(ctx: CancelDeps, id: string, shopper?: string): Promise<Cancelled> {
+  const ref = parseTicketId(id);
+  if (!ref) throw notFound(id);
+  const { redis, keys } = ctx.deps;
+  const { saleId, seq } = ref;
+  const ticket = keys.ticket(saleId, seq);
+  // The item names the line and stock the script touches; it never changes, so reading it
+  // first races nothing. The script checks the key and the owner.
+  const itemId = await redis.hget(ticket, "i");
+  if (itemId === null) throw notFound(id);
+  const out = (await redis.run(
+    "cancel",
+    [
+      keys.sale(saleId),
+      keys.item(saleId, itemId),
+      keys.held(saleId),
+      keys.pending(saleId),
+      ticket,
+      keys.waitlist(saleId, itemId),
+      keys.line(saleId, itemId),
+      keys.saleMode(saleId),
+    ],
+    [
+      ref.key,
+      shopper ?? "",
+      keys.ticketPrefix(saleId),
+      FINAL_TTL_S,
+      keys.events(saleId),
+      seq,
+      newCodeSecret(),
+    ],
+  )) as string[];
+  const [outcome, detail, waiter] = out;
+  if (outcome === "unknown") throw notFound(id);
+  if (outcome === "again") return "again";
+  if (outcome === "refused") throw notCancellable(detail ?? "");
+  ctx.counters.inc("tickets_total", { status: "rejected", reason: "cancelled" });
+  // Its own job (asleep on the waitlist or until its hold's expiry) ends now rather than
+  // at its next look; a waiter handed the unit starts its hold, as after a release.
+  await wakeTickets(ctx.queue, saleId, detail === "handed" && waiter ? [seq, waiter] : [seq]);
+  return "cancelled";
+}
+
+function notCancellable(status: string): AppError {
+  const why =
+    status === "paying"
+      ? "its payment is in flight"
+      : status === "reserved" || status === "confirmed"
+        ? "its unit is on its way to payment"
+        : `it is final (${status})`;
+  return new AppError("ticket_not_cancellable", `this ticket cannot be cancelled: ${why}`);
+}
