@@ -43,6 +43,8 @@ const IDENTITY_AWARE = [
   "GET /tickets/{ticket_id}",
   "GET /tickets/{ticket_id}/events",
   "GET /users/{user_id}/purchases",
+  "DELETE /tickets/{ticket_id}",
+  "GET /users/{user_id}/tickets",
 ];
 
 let env: TestEnv;
@@ -214,6 +216,8 @@ describe("answers match the document", () => {
     expect((await check("GET /items/{item_id}", "/items/A1")).status).toBe(200);
     const bought = await check("GET /users/{user_id}/purchases", `/users/u1/purchases?sale_id=${saleId}`);
     expect(bought.body).toMatchObject({ purchases: [{ ticket_id: ticketId, item_id: "B2" }] });
+    const mine = await check("GET /users/{user_id}/tickets", `/users/u1/tickets?sale_id=${saleId}`);
+    expect(mine.body).toMatchObject({ tickets: [{ ticket_id: ticketId, status: "purchased" }] });
   });
 
   it("for a two_step sale: checkout waits for the code, purchase pays with it", async () => {
@@ -225,6 +229,11 @@ describe("answers match the document", () => {
     const held = await check("POST /checkout", "/checkout?user_id=t1&id=T3&wait=5000", {});
     expect(held.body).toMatchObject({ status: "reserved", code: expect.any(String) });
     const { code, ticket_id } = held.body as { code: string; ticket_id: string };
+    // A second shopper waits for the held unit, then leaves the line.
+    const waiting = await check("POST /checkout", "/checkout?user_id=t2&id=T3", {});
+    const waitingId = (waiting.body as { ticket_id: string }).ticket_id;
+    const left = await check("DELETE /tickets/{ticket_id}", `/tickets/${waitingId}`, { method: "DELETE" });
+    expect(left.body).toMatchObject({ status: "rejected", reason: "cancelled" });
     const paid = await check("POST /purchase", `/purchase?code=${code}`, {});
     expect(paid.body).toMatchObject({ ticket_id, code });
     expect((await check("POST /purchase", "/purchase", { json: { code } })).status).toBe(202);
@@ -279,6 +288,9 @@ describe("answers match the document", () => {
       ["GET /tickets/{ticket_id}", "/tickets/1-999999", {}, 404],
       ["GET /tickets/{ticket_id}", "/tickets/1-1?wait=-1", {}, 400],
       ["GET /tickets/{ticket_id}/events", "/tickets/1-999999/events", {}, 404],
+      ["DELETE /tickets/{ticket_id}", "/tickets/1-999999", {}, 404],
+      ["DELETE /tickets/{ticket_id}", `/tickets/${ticketId}`, {}, 409], // purchased
+      ["GET /users/{user_id}/tickets", "/users/u1/tickets?limit=0", {}, 400],
       ["GET /sales/{sale_id}", "/sales/987654", {}, 404],
       ["GET /sales/{sale_id}", "/sales/a%20b", {}, 400],
       ["GET /sales/{sale_id}/items", "/sales/1/items?limit=0", {}, 400],
