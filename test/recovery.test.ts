@@ -1,7 +1,8 @@
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admit } from "../shared/checkout/admit.js";
-import { CHECKOUT_QUEUE, checkoutQueueOptions } from "../shared/queues.js";
+import { refOf } from "../shared/keys.js";
+import { CHECKOUT_QUEUE, checkoutQueueOptions, TICKET_JOB } from "../shared/queues.js";
 import { createSaleDirectory } from "../shared/sales/directory.js";
 import { loadSale } from "../shared/sales/load.js";
 import * as step from "../worker/steps.js";
@@ -29,6 +30,24 @@ describe("tickets that lost their job", () => {
     expect(await queue.getJob(a.ticketId)).toBeUndefined();
     // Nothing happens to it until it is old enough to be called orphaned.
     expect(await sweep(env.deps, queue)).toEqual([]);
+    expect(await sweep(env.deps, queue, Date.now() + 60_000)).toEqual([a.ticketId]);
+    expect(await untilFinal(env, a.ticketId)).toMatchObject({ status: "purchased" });
+    await waitForRest(env.deps, saleId);
+    expect((await checkInvariants(env.deps, saleId)).violations).toEqual([]);
+  });
+  it("a ticket whose job data was spoiled (edited on the dashboard, which shows refs) is swept up with its data rebuilt", async () => {
+    const saleId = await env.createSale({ items: [{ item_id: "spoiled", stock: 1 }] });
+    const a = await admit(env.deps, createSaleDirectory(env.deps), { userId: "edited", itemId: "spoiled" });
+    const ref = refOf(a.ticketId);
+    // The job as an edit on the dashboard would save it: the ticket named by its ref, not its id.
+    const job = await queue.add(
+      TICKET_JOB,
+      { ticketId: ref, saleId, itemId: "spoiled", userId: "edited" },
+      { jobId: ref },
+    );
+    for (let i = 0; i < 500 && (await job.getState()) !== "failed"; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(await job.getState()).toBe("failed");
     expect(await sweep(env.deps, queue, Date.now() + 60_000)).toEqual([a.ticketId]);
     expect(await untilFinal(env, a.ticketId)).toMatchObject({ status: "purchased" });
     await waitForRest(env.deps, saleId);

@@ -77,7 +77,7 @@ async function settleMany(sql: Sql, batch: Settlement[]): Promise<Map<string, st
     // Ticket ids are never reused (see shared/sales/load.ts); if one were, another
     // shopper's purchase must not be handed to this ticket.
     if (b && (b.userId !== r.user_id || b.itemId !== r.item_id)) {
-      throw new Error(`ticket ${r.ticket_id} already settled for another purchase`);
+      throw new Error(`ticket ${refOf(r.ticket_id)} already settled for another purchase`);
     }
   }
   return new Map(rows.map((r) => [r.ticket_id, r.id]));

@@ -143,7 +143,12 @@ function liveBatches(deps: Deps, queue: Queue, saleId: string) {
   };
 }
 
-/** Gives a ticket its job (by its ref, as shared/checkout/enqueue.ts does), or retries a failed one. */
+/**
+ * Gives a ticket its job (by its ref, as shared/checkout/enqueue.ts does), or retries a
+ * failed one with its data rebuilt from the ticket: a job that failed because its data
+ * was spoiled (edited on the dashboard, which shows refs in place of ids) would
+ * otherwise fail again at every sweep, and its ticket never end.
+ */
 async function revive(queue: Queue, ref: string, data: Record<string, string>): Promise<boolean> {
   const job = await queue.getJob(ref);
   if (!job) {
@@ -151,6 +156,7 @@ async function revive(queue: Queue, ref: string, data: Record<string, string>): 
     return true;
   }
   if ((await job.getState()) === "failed") {
+    await job.updateData(data);
     await job.retry("failed");
     return true;
   }
