@@ -15,11 +15,12 @@ import type { Rng } from "./prng.js";
 const WRONG_METHODS: [string, string[]][] = [
   ["/checkout", ["GET", "PUT", "DELETE", "PATCH"]],
   ["/purchase", ["GET", "PUT", "DELETE", "PATCH"]],
-  ["/tickets/1-1", ["POST", "PUT", "DELETE", "PATCH"]],
+  ["/tickets/1-1", ["POST", "PUT", "PATCH"]],
   ["/sales/current", ["POST", "PUT", "DELETE", "PATCH"]],
   ["/sales/1/items", ["POST", "PUT", "DELETE"]],
   ["/items/A1", ["POST", "PUT", "DELETE", "PATCH"]],
   ["/users/u1/purchases", ["POST", "DELETE"]],
+  ["/users/u1/tickets", ["POST", "DELETE"]],
   ["/health", ["POST", "PUT", "DELETE"]],
   ["/stats", ["POST", "DELETE"]],
   ["/metrics", ["POST", "PUT"]],

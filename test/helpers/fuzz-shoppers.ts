@@ -103,6 +103,9 @@ export function tickets(r: Rng): FuzzRequest {
     () => `-${r.int(100)}`,
     () => `${r.int(100)}--1`,
   ])();
+  // DELETE /tickets/{id}: no such ticket to cancel, whatever the id.
+  if (r.chance(0.2))
+    return { family: "ticket cancel", method: "DELETE", path: `/tickets/${id}`, headers: {} };
   const wait = r.chance(0.5) ? `?wait=${enc(r.pick([...BAD_INT_PARAMS, "30001", "0", "10"]))}` : "";
   const events = r.chance(0.2) ? "/events" : "";
   return {
@@ -140,6 +143,15 @@ export function items(r: Rng): FuzzRequest {
 }
 
 export function purchases(r: Rng): FuzzRequest {
+  // A user's tickets take the same sale_id, and a limit.
+  if (r.chance(0.3)) {
+    const q = r.pick([
+      () => `sale_id=${enc(r.pick([...BAD_INT_PARAMS, "01", badString(r)]))}`,
+      () => `limit=${enc(r.pick([...BAD_INT_PARAMS, "0", "201", "-1"]))}`,
+    ])();
+    const user = r.chance(0.3) ? enc(badString(r)) : `u${r.int(100)}`;
+    return { family: "user tickets", method: "GET", path: `/users/${user}/tickets?${q}`, headers: {} };
+  }
   if (r.chance(0.5))
     return { family: "purchases", method: "GET", path: `/users/${enc(badString(r))}/purchases`, headers: {} };
   return {
