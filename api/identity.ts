@@ -25,7 +25,9 @@ export function identityFrom(cfg: Config): MiddlewareHandler | null {
     let sub: unknown;
     try {
       // Checks the signature, the algorithm named in the token against ours, and exp/nbf.
-      ({ sub } = await verify(token, key, alg));
+      const claims = await verify(token, key, alg);
+      // Hono checks exp only when the token has one: a token without it would never expire.
+      sub = typeof claims.exp === "number" ? claims.sub : undefined;
     } catch {
       sub = undefined;
     }

@@ -28,6 +28,8 @@ describe("signed shopper identity", () => {
       ["not a token", { authorization: "Bearer nonsense" }],
       ["another secret", { authorization: `Bearer ${await tokenFor("alice", `${SECRET}-other`)}` }],
       ["expired", { authorization: `Bearer ${await tokenFor("alice", SECRET, -60)}` }],
+      // A token that never expires is refused too.
+      ["no expiry", { authorization: `Bearer ${await sign({ sub: "alice" }, SECRET, "HS256")}` }],
       ["basic", { authorization: "Basic YWxpY2U6eA==" }],
     ];
     for (const [, headers] of cases) {
@@ -84,6 +86,13 @@ describe("signed shopper identity", () => {
       expect(res.status).toBe(404);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe("ticket_not_found");
     }
+    // HEAD of the stream too (it answers headers only): 404 to another user, 200 to the owner.
+    expect((await env.request(`/tickets/${id}/events`, { method: "HEAD", headers: mallory })).status).toBe(
+      404,
+    );
+    expect(
+      (await env.request(`/tickets/${id}/events`, { method: "HEAD", headers: await as("carol") })).status,
+    ).toBe(200);
     // The owner reads all of them.
     expect((await env.request(`/tickets/${id}`, { headers: await as("carol") })).status).toBe(200);
     const carols = await env.json<{ purchases: { ticket_id: string }[] }>("/users/carol/purchases", {
@@ -114,33 +123,40 @@ describe("signed shopper identity", () => {
   });
 });
 
-describe("signed shopper identity with a public key (RS256)", () => {
+describe.each([
+  { alg: "RS256" as const, kind: "rsa" as const },
+  { alg: "ES256" as const, kind: "ec" as const },
+])("signed shopper identity with a public key ($alg)", ({ alg, kind }) => {
   it("takes tokens signed by the private key, refuses HS256 ones and others' keys", async () => {
     const { generateKeyPairSync } = await import("node:crypto");
     const { mkdtempSync, writeFileSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
+    const encoding = {
+      publicKeyEncoding: { type: "spki", format: "pem" },
+      privateKeyEncoding: { type: "pkcs8", format: "pem" },
+    } as const;
     const pair = () =>
-      generateKeyPairSync("rsa", {
-        modulusLength: 2048,
-        publicKeyEncoding: { type: "spki", format: "pem" },
-        privateKeyEncoding: { type: "pkcs8", format: "pem" },
-      });
+      kind === "rsa"
+        ? generateKeyPairSync("rsa", { modulusLength: 2048, ...encoding })
+        : generateKeyPairSync("ec", { namedCurve: "P-256", ...encoding });
     const ours = pair();
     const theirs = pair();
     const file = `${mkdtempSync(`${tmpdir()}/fs-jwt-`)}/public.pem`;
     writeFileSync(file, ours.publicKey);
-    const rsa = await createTestEnv({ env: { LOG_LEVEL: "fatal", AUTH_JWT_PUBLIC_KEY_FILE: file } });
+    const env2 = await createTestEnv({
+      env: { LOG_LEVEL: "fatal", AUTH_JWT_PUBLIC_KEY_FILE: file, AUTH_JWT_ALG: alg },
+    });
     try {
-      await rsa.createSale({ items: [{ item_id: "rs", stock: 5 }] });
+      await env2.createSale({ items: [{ item_id: "pk", stock: 5 }] });
       const exp = Math.floor(Date.now() / 1000) + 3600;
       const checkout = (token: string) =>
-        rsa.request("/checkout?id=rs", { method: "POST", headers: { authorization: `Bearer ${token}` } });
-      expect((await checkout(await sign({ sub: "erin", exp }, ours.privateKey, "RS256"))).status).toBe(202);
-      expect((await checkout(await sign({ sub: "erin", exp }, theirs.privateKey, "RS256"))).status).toBe(401);
+        env2.request("/checkout?id=pk", { method: "POST", headers: { authorization: `Bearer ${token}` } });
+      expect((await checkout(await sign({ sub: "erin", exp }, ours.privateKey, alg))).status).toBe(202);
+      expect((await checkout(await sign({ sub: "erin", exp }, theirs.privateKey, alg))).status).toBe(401);
       // A token naming another algorithm is refused, even "signed" with the public key itself.
       expect((await checkout(await sign({ sub: "erin", exp }, ours.publicKey, "HS256"))).status).toBe(401);
     } finally {
-      await rsa.close();
+      await env2.close();
     }
   });
 });
