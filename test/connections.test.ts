@@ -178,3 +178,34 @@ describe("slow clients", () => {
     }
   });
 });
+
+describe("connections per API process", () => {
+  it("beyond MAX_CONNECTIONS a new connection is closed at once; once some close, requests are served again", async () => {
+    const MAX = 20;
+    const capped = await createTestEnv({ env: { LOG_LEVEL: "fatal", MAX_CONNECTIONS: String(MAX) } });
+    const port = Number(new URL(capped.url).port);
+    const open = (): Promise<{ socket: ReturnType<typeof connect>; closed: Promise<void> }> =>
+      new Promise((resolve, reject) => {
+        const socket = connect(port, "127.0.0.1");
+        const closed = new Promise<void>((r) => socket.on("close", () => r()));
+        socket.on("error", () => {});
+        socket.once("connect", () => resolve({ socket, closed }));
+        socket.once("error", reject);
+      });
+    const held: Awaited<ReturnType<typeof open>>[] = [];
+    try {
+      // Connections that send nothing yet: each counts until the headers timeout.
+      for (let i = 0; i < MAX; i++) held.push(await open());
+      const extra = await open();
+      const cut = await Promise.race([extra.closed.then(() => true), sleep(2000).then(() => false)]);
+      expect(cut).toBe(true);
+      expect(held.length).toBe(MAX);
+      for (const h of held.splice(0, 5)) h.socket.destroy();
+      await sleep(200);
+      expect((await capped.request("/health")).status).toBe(200);
+    } finally {
+      for (const h of held) h.socket.destroy();
+      await capped.close();
+    }
+  });
+});
