@@ -1,7 +1,11 @@
 import { sign } from "hono/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { refOf } from "../shared/keys.js";
+import { auditSale } from "../shared/audit/audit.js";
+import { scanTickets, waitForRest as waitForTickets } from "../shared/audit/tickets.js";
+import { wakeTickets } from "../shared/checkout/enqueue.js";
+import { parseTicketId, refOf } from "../shared/keys.js";
 import { readCounters } from "../shared/metrics/counters.js";
+import { reloadSale } from "../shared/sales/load.js";
 import { retireSale } from "../shared/sales/retire.js";
 import type { TicketView } from "../shared/tickets/view.js";
 import { sleep } from "../shared/time.js";
@@ -292,6 +296,39 @@ describe("DELETE /tickets/{id}", () => {
     expect(paid).toBe(Math.min(given, waiters.length));
     const report = await atRest(saleId);
     expect(report.sold).toBe(15 - given + paid);
+  });
+});
+
+describe("a cancel outlives a Redis loss", () => {
+  it("a rebuild from PostgreSQL queues again the accepted tickets, but not a cancelled one", async () => {
+    const saleId = await env.createSale({
+      items: [{ item_id: "D", stock: 1 }],
+      checkout_mode: "two_step",
+      hold_s: 60,
+    });
+    const holder = await checkout("d-holder", "D", 10_000);
+    const waiter = await checkout("d-waiter", "D");
+    expect((await cancel(waiter.body.ticket_id)).status).toBe(200);
+    // The API's attempt rows, 'accepted' and 'cancelled', reach PostgreSQL.
+    await env.api.ctx.attempts.drain();
+    const { redis, keys } = env.deps;
+    const lost = await redis.keys(`${keys.prefix}:{s${saleId}}:*`);
+    await redis.del(...lost);
+    const jobs = await reloadSale(env.deps, saleId);
+    expect(jobs?.map((j) => j.ticketId)).toEqual([holder.body.ticket_id]);
+    const seq = (id: string) => parseTicketId(id)?.seq ?? "";
+    expect(await redis.hget(keys.ticket(saleId, seq(waiter.body.ticket_id)), "st")).toBeNull();
+    // The holder's ticket runs anew (its old job, asleep until its hold's expiry, woken).
+    await wakeTickets(env.api.ctx.queue, saleId, [seq(holder.body.ticket_id)]);
+    await untilStatus(env, holder.body.ticket_id, "reserved");
+    expect((await cancel(holder.body.ticket_id)).status).toBe(200);
+    // A reloaded sale numbers its tickets from far above 1: found by scanning. The cancelled
+    // ticket Redis lost is recorded as ended in PostgreSQL, not as lost.
+    await waitForTickets(env.deps, saleId, 10_000, scanTickets);
+    const report = await auditSale(env.deps, saleId, scanTickets);
+    const violations = report.checks.filter((c) => c.id !== "slot_cap").flatMap((c) => c.violations);
+    expect(violations).toEqual([]);
+    expect(report.redis.sd).toBe(0);
   });
 });
 

@@ -29,7 +29,10 @@ export interface SaleState {
   pgItems: { item_id: string; stock: number; sold: number }[];
   purchases: { id: string; ticket_id: string; item_id: string; user_id: string }[];
   saleUsers: { user_id: string; purchased: number }[];
-  /** Tickets PostgreSQL recorded as accepted recently enough that Redis must still hold them. */
+  /**
+   * Tickets PostgreSQL recorded as accepted recently enough that Redis must still hold them;
+   * not those recorded as cancelled (ended, and not re-created after a Redis loss).
+   */
   accepted: string[];
   constraints: string[];
   /** Null when Redis has no such sale (never loaded, lost, or retired). */
@@ -72,7 +75,10 @@ export async function readSaleState(
   const accepted = await sql<{ ticket_id: string }[]>`
     select ticket_id from checkout_attempts
     where sale_id = ${sid} and outcome = 'accepted' and ticket_id is not null
-      and created_at > now() - make_interval(secs => ${TICKET_MEMORY_S})`;
+      and created_at > now() - make_interval(secs => ${TICKET_MEMORY_S})
+      and ticket_id not in (
+        select c.ticket_id from checkout_attempts c
+        where c.sale_id = ${sid} and c.outcome = 'cancelled' and c.ticket_id is not null)`;
   const constraints = await sql<{ conname: string }[]>`
     select conname from pg_constraint where conname in ${sql([...GUARD_CONSTRAINTS])}`;
 

@@ -8,8 +8,8 @@ const BATCH = 500;
 
 /**
  * Re-creates, queued, the tickets PostgreSQL recorded as accepted for a sale and
- * that have no purchase, in ticket order, when Redis lost them (restarted empty).
- * Runs before the sale is published again, so no new ticket gets ahead of them
+ * that have no purchase and were not cancelled by their holder (DELETE /tickets/{id}),
+ * in ticket order, when Redis lost them (restarted empty). Runs before the sale is published again, so no new ticket gets ahead of them
  * at admission. Returns their jobs (and those of tickets a loader that died had
  * re-created already) for the caller to queue; a ticket left without one (the
  * caller died) is queued by the sweeper once it is older than its STALE_MS.
@@ -27,6 +27,9 @@ export async function readmitTickets(
     from checkout_attempts a
     where a.sale_id = ${Number(saleId)} and a.outcome = 'accepted' and a.ticket_id is not null
       and not exists (select 1 from purchases p where p.ticket_id = a.ticket_id)
+      and a.ticket_id not in (
+        select c.ticket_id from checkout_attempts c
+        where c.sale_id = ${Number(saleId)} and c.outcome = 'cancelled' and c.ticket_id is not null)
     order by split_part(a.ticket_id, '-', 2)::bigint`;
   const jobs: TicketJob[] = [];
   // Ticket ids carry their seq and key (shared/keys.ts); one that does not parse was never ours.

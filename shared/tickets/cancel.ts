@@ -1,4 +1,5 @@
 import type { Queue } from "bullmq";
+import type { AttemptRecorder } from "../checkout/attempts.js";
 import { newCodeSecret } from "../checkout/codes.js";
 import { wakeTickets } from "../checkout/enqueue.js";
 import type { Deps } from "../deps.js";
@@ -12,6 +13,11 @@ export interface CancelDeps {
   /** The checkout queue: the cancelled ticket's job, and a waiter handed its unit, are woken now. */
   queue: Queue;
   counters: Pick<CounterSink, "inc">;
+  /**
+   * PostgreSQL hears of the cancel (a checkout_attempts row, outcome 'cancelled'), so a
+   * rebuild after a Redis loss does not queue the ticket again (shared/recovery/readmit.ts).
+   */
+  attempts: Pick<AttemptRecorder, "record">;
 }
 
 /** What a cancel did: 'cancelled' now, or 'again' (cancelled before; nothing changed). */
@@ -34,8 +40,8 @@ export async function cancelTicket(ctx: CancelDeps, id: string, shopper?: string
   const ticket = keys.ticket(saleId, seq);
   // The item names the line and stock the script touches; it never changes, so reading it
   // first races nothing. The script checks the key and the owner.
-  const itemId = await redis.hget(ticket, "i");
-  if (itemId === null) throw notFound(id);
+  const [itemId, userId] = await redis.hmget(ticket, "i", "u");
+  if (!itemId || !userId) throw notFound(id);
   const out = (await redis.run(
     "cancel",
     [
@@ -63,6 +69,7 @@ export async function cancelTicket(ctx: CancelDeps, id: string, shopper?: string
   if (outcome === "again") return "again";
   if (outcome === "refused") throw notCancellable(detail ?? "");
   ctx.counters.inc("tickets_total", { status: "rejected", reason: "cancelled" });
+  ctx.attempts.record({ saleId, itemId, userId, ticketId: id, outcome: "cancelled", at: Date.now() });
   // Its own job (asleep on the waitlist or until its hold's expiry) ends now rather than
   // at its next look; a waiter handed the unit starts its hold, as after a release.
   await wakeTickets(ctx.queue, saleId, detail === "handed" && waiter ? [seq, waiter] : [seq]);
