@@ -1,19 +1,46 @@
+import type { Config } from "../shared/config.js";
 import type { Deps } from "../shared/deps.js";
 import { generateItems } from "../shared/sales/catalog.js";
 import { createSale } from "../shared/sales/create.js";
 import { pruneAttempts, retireSale } from "../shared/sales/retire.js";
-import { HOUR_MS, hourStart } from "../shared/time.js";
+import { periodStart } from "../shared/time.js";
 
-export const hourlySlotKey = (startsAt: number) => `hourly:${new Date(startsAt).toISOString().slice(0, 13)}`;
+const HOURLY_S = 3600;
 
-/** Creates (once) the hourly sale that starts at `startsAt`. */
-export function ensureHourlySale(deps: Deps, startsAt: number) {
+/** The calendar's period: a sale starts every period and lasts one. */
+export const periodMs = (cfg: Pick<Config, "SALE_PERIOD_S">) => cfg.SALE_PERIOD_S * 1000;
+
+/**
+ * How long before its start a period's sale is created: SALE_LEAD_S, at most one period.
+ * The calendar looks one sale ahead, so a longer lead (the default 300 s with a 1 s period)
+ * could not be honoured anyway; clamped, it means "as soon as the sale before starts", and
+ * a short period works without a second setting.
+ */
+export const leadMs = (cfg: Pick<Config, "SALE_PERIOD_S" | "SALE_LEAD_S">) =>
+  Math.min(cfg.SALE_LEAD_S, cfg.SALE_PERIOD_S) * 1000;
+
+/**
+ * The unique key of the calendar's sale that starts at `startsAt`. The hourly calendar
+ * keeps the form databases already hold ('hourly:2026-11-22T10'), so an upgrade finds
+ * this hour's sale rather than creating a second one; other periods name the period and
+ * the start instant ('every-1s:2026-11-22T10:00:01.000Z'), so no two periods share a key.
+ */
+export function calendarSlotKey(startsAt: number, periodS: number): string {
+  const iso = new Date(startsAt).toISOString();
+  return periodS === HOURLY_S ? `hourly:${iso.slice(0, 13)}` : `every-${periodS}s:${iso}`;
+}
+
+export const hourlySlotKey = (startsAt: number) => calendarSlotKey(startsAt, HOURLY_S);
+
+/** Creates (once) the calendar's sale that starts at `startsAt` and lasts one period. */
+export function ensureCalendarSale(deps: Deps, startsAt: number) {
   const { cfg } = deps;
   return createSale(deps, {
-    slotKey: hourlySlotKey(startsAt),
+    slotKey: calendarSlotKey(startsAt, cfg.SALE_PERIOD_S),
+    // Whatever the period: the calendar's sales, as against those made through the API.
     kind: "hourly",
     startsAt: new Date(startsAt),
-    endsAt: new Date(startsAt + HOUR_MS),
+    endsAt: new Date(startsAt + periodMs(cfg)),
     userLimit: cfg.SALE_USER_LIMIT,
     items: generateItems(cfg.SALE_ITEMS, cfg.SALE_STOCK_PER_ITEM),
   });
@@ -21,18 +48,19 @@ export function ensureHourlySale(deps: Deps, startsAt: number) {
 
 /**
  * One tick of the calendar, safe to run any number of times and from any
- * number of schedulers: the current hour's sale exists (a system started
- * mid-hour opens the shop at once), the next one is loaded ahead of its start,
+ * number of schedulers: the current period's sale exists (a system started
+ * mid-period opens the shop at once), the next one is loaded ahead of its start,
  * and sales that ended stop taking checkouts.
  */
 export async function tickCalendar(deps: Deps, now = Date.now()) {
   const created: string[] = [];
   if (deps.cfg.SCHEDULER_HOURLY) {
-    const current = hourStart(now);
-    const r = await ensureHourlySale(deps, current);
+    const period = periodMs(deps.cfg);
+    const current = periodStart(now, period);
+    const r = await ensureCalendarSale(deps, current);
     if (r.created) created.push(r.saleId);
-    if (now >= current + HOUR_MS - deps.cfg.SALE_LEAD_S * 1000) {
-      const next = await ensureHourlySale(deps, current + HOUR_MS);
+    if (now >= current + period - leadMs(deps.cfg)) {
+      const next = await ensureCalendarSale(deps, current + period);
       if (next.created) created.push(next.saleId);
     }
   }

@@ -9,11 +9,28 @@ import { tickCalendar } from "./calendar.js";
 const SCHEDULER_ID = "sale-calendar";
 // Each minute at second 0, UTC.
 const EVERY_MINUTE = "0 * * * * *";
+const EVERY_SECOND = "* * * * * *";
+
+/**
+ * When the calendar ticks (a cron pattern with seconds, UTC). A tick must land on every
+ * period start, so a sale created with no lead opens on time: each minute at second 0
+ * does when the period is whole minutes (the hourly calendar), and periods start on
+ * whole seconds, so any other period ticks each second.
+ */
+export function tickPattern(periodS: number): string {
+  return periodS % 60 === 0 ? EVERY_MINUTE : EVERY_SECOND;
+}
 // How often the job scheduler is checked for: a Redis that restarted empty lost it.
 const ENSURE_MS = 5000;
 
-/** Runs the sale calendar: a BullMQ job scheduler ticks every minute; this process handles the ticks. */
+/** Runs the sale calendar: a BullMQ job scheduler ticks (tickPattern); this process handles the ticks. */
 export async function startScheduler(deps: Deps) {
+  const { SALE_PERIOD_S, SALE_LEAD_S } = deps.cfg;
+  if (SALE_LEAD_S > SALE_PERIOD_S)
+    deps.log.info(
+      { SALE_LEAD_S, SALE_PERIOD_S },
+      "SALE_LEAD_S is longer than the period: each sale is created as the one before it starts",
+    );
   const connection = createRedis(deps.cfg, {
     forWorker: true,
     name: `${deps.keys.prefix}:scheduler`,
@@ -21,7 +38,11 @@ export async function startScheduler(deps: Deps) {
   const opts = calendarQueueOptions(deps.keys);
   const queue = new Queue(CALENDAR_QUEUE, { connection, ...opts });
   const upsert = () =>
-    queue.upsertJobScheduler(SCHEDULER_ID, { pattern: EVERY_MINUTE, tz: "UTC" }, { name: "tick" });
+    queue.upsertJobScheduler(
+      SCHEDULER_ID,
+      { pattern: tickPattern(SALE_PERIOD_S), tz: "UTC" },
+      { name: "tick" },
+    );
   await upsert();
   const ensure = setInterval(async () => {
     try {
@@ -43,7 +64,7 @@ export async function startScheduler(deps: Deps) {
     { connection, prefix: opts.prefix, concurrency: 1 },
   );
   worker.on("error", (err) => deps.log.error({ err: err.message }, "scheduler worker error"));
-  // Don't wait for the first tick: a shop started mid-hour opens now.
+  // Don't wait for the first tick: a shop started mid-period opens now.
   const first = await tickCalendar(deps);
   deps.log.info(first, "scheduler ready");
   return {

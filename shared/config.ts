@@ -51,7 +51,11 @@ const schema = z
     SALE_ITEMS: int(1, 1_000_000).default(10_000),
     SALE_STOCK_PER_ITEM: int(1, 1_000_000).default(1),
     SALE_USER_LIMIT: int(1, 1_000_000).default(10),
-    // How long before the top of the hour the scheduler creates and loads the next sale.
+    // The calendar's sales: one starts every SALE_PERIOD_S seconds (counted from the Unix
+    // epoch, so 3600 starts them on the hour, UTC) and lasts until the next one starts.
+    SALE_PERIOD_S: int(1, 7 * 24 * 3600).default(3600),
+    // How long before a period starts the scheduler creates and loads its sale; a lead
+    // longer than the period counts as the period (scheduler/calendar.ts).
     SALE_LEAD_S: int(0, 3300).default(300),
     SCHEDULER_HOURLY: bool.default(true),
     // Checkouts this many seconds before a sale opens wait in a room that is shuffled at the

@@ -2,9 +2,17 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 const HOUR_MS = 3_600_000;
 
+/**
+ * The start of the period of `periodMs` that contains `at`, counted from the Unix epoch,
+ * so every process (and every restart) cuts time at the same instants.
+ */
+export function periodStart(at: number, periodMs: number): number {
+  return Math.floor(at / periodMs) * periodMs;
+}
+
 /** The start of the UTC hour that contains `at`. */
 export function hourStart(at: number): number {
-  return Math.floor(at / HOUR_MS) * HOUR_MS;
+  return periodStart(at, HOUR_MS);
 }
 
 export { HOUR_MS };

@@ -1,12 +1,20 @@
 import { Queue } from "bullmq";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { closeEndedSales, ensureHourlySale, hourlySlotKey, tickCalendar } from "../scheduler/calendar.js";
-import type { Config } from "../shared/config.js";
+import {
+  calendarSlotKey,
+  closeEndedSales,
+  ensureCalendarSale,
+  hourlySlotKey,
+  leadMs,
+  tickCalendar,
+} from "../scheduler/calendar.js";
+import { tickPattern } from "../scheduler/start.js";
+import { type Config, parseConfig } from "../shared/config.js";
 import { runMigrations } from "../shared/db/migrate.js";
 import { createDeps, type Deps } from "../shared/deps.js";
 import { CALENDAR_QUEUE } from "../shared/queues.js";
 import { createRedis } from "../shared/redis.js";
-import { HOUR_MS, hourStart } from "../shared/time.js";
+import { HOUR_MS, hourStart, periodStart } from "../shared/time.js";
 import { createTestEnv, dropAll, type TestEnv, testConfig } from "./helpers/env.js";
 import { envOf, type Role, startRole } from "./helpers/processes.js";
 
@@ -265,10 +273,105 @@ describe("calendar ticks in one process", () => {
     expect(await env.deps.redis.zscore(env.deps.keys.timeline, id as string)).toBeNull();
   });
 
-  it("ensureHourlySale twice for one window returns the same sale", async () => {
+  it("ensureCalendarSale twice for one window returns the same sale", async () => {
     const hour = hourStart(Date.now()) + 5 * HOUR_MS;
-    const [a, b] = await Promise.all([ensureHourlySale(env.deps, hour), ensureHourlySale(env.deps, hour)]);
+    const [a, b] = await Promise.all([
+      ensureCalendarSale(env.deps, hour),
+      ensureCalendarSale(env.deps, hour),
+    ]);
     expect(a.saleId).toBe(b.saleId);
     expect([a.created, b.created].sort()).toEqual([false, true]);
+  });
+});
+
+describe("the calendar's period (SALE_PERIOD_S)", () => {
+  it("defaults to an hour; under a second is refused", () => {
+    expect(testConfig().SALE_PERIOD_S).toBe(3600);
+    expect(() => parseConfig({ SALE_PERIOD_S: "0" })).toThrow(/SALE_PERIOD_S must be an integer from 1 /);
+  });
+
+  it("an hour keeps the slot keys databases hold and the tick each minute; other periods name themselves", () => {
+    const at = Date.UTC(2026, 10, 22, 10);
+    expect(hourlySlotKey(at)).toBe("hourly:2026-11-22T10");
+    expect(calendarSlotKey(at, 3600)).toBe("hourly:2026-11-22T10");
+    expect(calendarSlotKey(at + 1000, 1)).toBe("every-1s:2026-11-22T10:00:01.000Z");
+    expect(calendarSlotKey(at, 7200)).toBe("every-7200s:2026-11-22T10:00:00.000Z");
+    expect(tickPattern(3600)).toBe("0 * * * * *");
+    expect(tickPattern(120)).toBe("0 * * * * *");
+    // A period start off the minute must still get its tick.
+    expect(tickPattern(90)).toBe("* * * * * *");
+    expect(tickPattern(1)).toBe("* * * * * *");
+  });
+
+  it("a lead longer than the period counts as the period", () => {
+    expect(leadMs({ SALE_LEAD_S: 300, SALE_PERIOD_S: 3600 })).toBe(300_000);
+    expect(leadMs({ SALE_LEAD_S: 300, SALE_PERIOD_S: 1 })).toBe(1000);
+    expect(leadMs({ SALE_LEAD_S: 0, SALE_PERIOD_S: 1 })).toBe(0);
+  });
+
+  describe("of one second", () => {
+    const SALE_ITEMS = 5;
+    let env: TestEnv;
+    beforeAll(async () => {
+      env = await createTestEnv({
+        env: {
+          SCHEDULER_HOURLY: "true",
+          SALE_PERIOD_S: "1",
+          SALE_LEAD_S: "0",
+          SALE_ITEMS: String(SALE_ITEMS),
+        },
+        workers: 0,
+      });
+    });
+    afterAll(async () => {
+      await env?.close();
+    });
+
+    const salesFrom = (from: number) => env.deps.db.client<
+      { id: string; slot_key: string; starts_at: number; ends_at: number; items: number }[]
+    >`
+      select s.id::text, s.slot_key,
+             (extract(epoch from s.starts_at) * 1000)::float8 as starts_at,
+             (extract(epoch from s.ends_at) * 1000)::float8 as ends_at,
+             (select count(*)::int from items i where i.sale_id = s.id) as items
+      from sales s where s.starts_at >= ${new Date(from).toISOString()}::timestamptz order by s.starts_at`;
+
+    it("ticks through ten seconds make one sale a second, back to back", async () => {
+      // Hours ahead, so by the real clock none of them has started.
+      const base = periodStart(Date.now(), 1000) + 2 * HOUR_MS;
+      const created: string[] = [];
+      for (let i = 0; i < 10; i++) {
+        for (const at of [100, 500, 999]) {
+          const ticks = await Promise.all([1, 2, 3].map(() => tickCalendar(env.deps, base + i * 1000 + at)));
+          created.push(...ticks.flatMap((t) => t.created));
+        }
+      }
+      const rows = await salesFrom(base);
+      expect(rows).toHaveLength(10);
+      expect(rows.map((r) => r.id).sort()).toEqual([...created].sort());
+      rows.forEach((r, i) => {
+        expect(r).toMatchObject({
+          slot_key: calendarSlotKey(base + i * 1000, 1),
+          starts_at: base + i * 1000,
+          ends_at: base + (i + 1) * 1000,
+          items: SALE_ITEMS,
+        });
+        // Each ends as the next starts: no gap, no overlap.
+        const next = rows[i + 1];
+        if (next) expect(next.starts_at).toBe(r.ends_at);
+      });
+      const h = await saleHash(env.deps, rows[0]?.id as string);
+      expect([Number(h.sa), Number(h.ea)]).toEqual([base, base + 1000]);
+    });
+
+    it("with the lead clamped to the period, each tick has the next sale made", async () => {
+      const base = periodStart(Date.now(), 1000) + 3 * HOUR_MS;
+      const deps = { ...env.deps, cfg: { ...env.deps.cfg, SALE_LEAD_S: 300 } };
+      expect((await tickCalendar(deps, base + 100)).created).toHaveLength(2);
+      expect((await tickCalendar(deps, base + 900)).created).toHaveLength(0);
+      expect((await tickCalendar(deps, base + 1100)).created).toHaveLength(1);
+      const rows = await salesFrom(base);
+      expect(rows.map((r) => r.starts_at)).toEqual([base, base + 1000, base + 2000]);
+    });
   });
 });
