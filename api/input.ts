@@ -50,7 +50,7 @@ export function queryOf<K extends string>(url: string, names: readonly K[]): Que
   return out;
 }
 
-const CHECKOUT_QUERY = ["user_id", "id", "item_id", "wait"] as const;
+const CHECKOUT_QUERY = ["user_id", "id", "item_id", "sale_id", "wait"] as const;
 const TICKET_QUERY = ["wait", "seen"] as const;
 
 /** An id from the query string. */
@@ -67,6 +67,17 @@ function bodyId(value: unknown, field: string): string {
   throw invalid(field, `${ID_RULE}, or a non-negative whole number`);
 }
 
+// As saleIdString (api/schemas/common.ts): canonical decimal, as the sale's keys spell it.
+const SALE_ID_RE = /^[1-9][0-9]{0,17}$/;
+
+/** A sale id from the query string or a JSON body (where a whole number is taken as its decimal). */
+function saleIdParam(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const s = typeof value === "number" && Number.isSafeInteger(value) ? String(value) : value;
+  if (typeof s !== "string" || !SALE_ID_RE.test(s)) throw invalid("sale_id", "must be a sale id");
+  return s;
+}
+
 /** `?wait=MS`: a whole number of ms up to 30000 (as z.coerce.number() reads it: "" is 0). */
 function waitParam(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
@@ -79,11 +90,16 @@ function waitParam(raw: string | undefined): number | undefined {
 export interface CheckoutInput {
   userId: string;
   itemId: string;
+  /** The sale asked for; undefined: the one open sale that has the item. */
+  saleId: string | undefined;
   wait: number | undefined;
   idempotencyKey: string | undefined;
 }
 
-/** POST /checkout: the query form `?user_id=U&id=I` (or `item_id=I`), or a JSON body `{user_id, item_id}`. */
+/**
+ * POST /checkout: the query form `?user_id=U&id=I` (or `item_id=I`), or a JSON body
+ * `{user_id, item_id}`; either with an optional `sale_id`.
+ */
 /**
  * `shopper`: the user a bearer token proves (api/identity.ts); then `user_id` may be left
  * out, and if sent must be that user.
@@ -93,6 +109,7 @@ export async function checkoutInput(c: Context, shopper?: string): Promise<Check
   const query = queryOf(c.req.url, CHECKOUT_QUERY);
   let userId: string;
   let itemId: string;
+  let saleId: string | undefined;
   if (body === undefined) {
     const { user_id: user, id, item_id: item } = query;
     if (user === undefined && shopper === undefined) throw invalid("user_id", "is required");
@@ -101,15 +118,19 @@ export async function checkoutInput(c: Context, shopper?: string): Promise<Check
     // Both are checked when both are sent; `id` wins.
     const checkedItem = item === undefined ? undefined : queryId(item, "item_id");
     itemId = id === undefined ? (checkedItem as string) : queryId(id, "id");
+    saleId = saleIdParam(query.sale_id);
   } else {
     if (typeof body !== "object" || body === null || Array.isArray(body))
       throw invalid("body", "must be a JSON object");
     for (const key of Object.keys(body))
-      if (key !== "user_id" && key !== "item_id") throw invalid("body", `unknown field "${key}"`);
-    const fields = body as { user_id?: unknown; item_id?: unknown };
+      if (key !== "user_id" && key !== "item_id" && key !== "sale_id")
+        throw invalid("body", `unknown field "${key}"`);
+    const fields = body as { user_id?: unknown; item_id?: unknown; sale_id?: unknown };
     userId =
       fields.user_id === undefined && shopper !== undefined ? shopper : bodyId(fields.user_id, "user_id");
     itemId = bodyId(fields.item_id, "item_id");
+    // The body's, else the query string's (as `wait` is read there).
+    saleId = saleIdParam(fields.sale_id ?? query.sale_id);
   }
   if (shopper !== undefined && userId !== shopper)
     throw invalid("user_id", "must be the user of the bearer token, or left out");
@@ -118,7 +139,7 @@ export async function checkoutInput(c: Context, shopper?: string): Promise<Check
   const key = header(c, "idempotency-key");
   if (key !== undefined && !KEY_RE.test(key))
     throw invalid("idempotency-key", "must be 1-128 visible ASCII characters");
-  return { userId, itemId, wait, idempotencyKey: key };
+  return { userId, itemId, saleId, wait, idempotencyKey: key };
 }
 
 /** GET /tickets/{id}: `?wait=MS` and `?seen=STATUS`. */

@@ -3,6 +3,7 @@ import { routePath } from "hono/route";
 import client from "prom-client";
 import { LATENCY_BUCKETS, readCounters } from "../shared/metrics/counters.js";
 import { paymentStats, readSettings } from "../shared/payments/settings.js";
+import { type SaleWindow, saleStatus } from "../shared/sales/directory.js";
 import { getSale } from "../shared/sales/view.js";
 import type { ApiCtx } from "./context.js";
 import { createHttpMetrics } from "./http-metrics.js";
@@ -103,13 +104,15 @@ export function createMetrics(ctx: ApiCtx) {
   );
   gauge(
     "flashsale_sale_stock_units",
-    "Units of the current sale by state",
+    "Units of each open, upcoming or recently ended sale, by state",
     ["sale_id", "state"],
     async (g) => {
-      const [open] = await ctx.directory.open();
-      const sale = open ? await getSale(ctx.deps, open.saleId) : null;
-      if (!sale) return;
-      for (const [state, n] of Object.entries(sale.stock)) g.set({ sale_id: sale.sale_id, state }, n);
+      const ids = reportedSales(await ctx.directory.all(), Date.now());
+      const sales = await Promise.all(ids.map((id) => getSale(ctx.deps, id)));
+      for (const sale of sales) {
+        if (!sale) continue;
+        for (const [state, n] of Object.entries(sale.stock)) g.set({ sale_id: sale.sale_id, state }, n);
+      }
     },
   );
 
@@ -121,6 +124,19 @@ export function createMetrics(ctx: ApiCtx) {
   };
 
   return { registry, middleware };
+}
+
+// The stock gauge's series are bounded: sales not ended, and those ended within the last
+// RECENT_MS (so a scrape sees a sale's final numbers), at most MAX_REPORTED_SALES of them.
+const RECENT_MS = 3_600_000;
+const MAX_REPORTED_SALES = 10;
+
+/** The sales the stock gauge reports, newest first. */
+export function reportedSales(sales: SaleWindow[], now: number): string[] {
+  return sales
+    .filter((w) => saleStatus(w, now) !== "closed" || w.endsAt > now - RECENT_MS)
+    .slice(0, MAX_REPORTED_SALES)
+    .map((w) => w.saleId);
 }
 
 /** The payment latency histogram, whose buckets workers fill in Redis. */

@@ -41,6 +41,8 @@ export interface ClientCtx {
   random: () => number;
   /** The sale's hold when it is two_step (from the sale's `hold_s`), else null. */
   holdMs: number | null;
+  /** The sale the crowd buys in, named on every checkout (its items' ids may be on sale in another too). */
+  saleId?: string;
   /** Aborted at the hard end of the run (the HTTP client then fails every request in flight). */
   signal: AbortSignal;
   /** True once the run's time is up: no new checkouts, tickets in flight are still followed. */
@@ -75,7 +77,7 @@ export async function runUser(lane: ClientCtx, userId: string): Promise<void> {
     return !abandons;
   };
   const waitMs = checkoutWaitMs(ctx);
-  const query = waitMs > 0 ? `&wait=${waitMs}` : "";
+  const query = `${ctx.saleId ? `&sale_id=${ctx.saleId}` : ""}${waitMs > 0 ? `&wait=${waitMs}` : ""}`;
   const sendOpts = waitMs > 0 ? { timeoutMs: waitMs + REQUEST_TIMEOUT_MS } : {};
   while (!ctx.ending() && !ctx.signal.aborted) {
     const item = choice.pick();

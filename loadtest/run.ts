@@ -82,6 +82,7 @@ async function run(o: LoadOptions, lanes: Lanes, ops: HttpClient, hooks: LoadHoo
     plan,
     random,
     holdMs: sale.hold_s ? sale.hold_s * 1000 : null,
+    saleId: sale.sale_id,
     signal: abort.signal,
     ending: () => ending,
   };

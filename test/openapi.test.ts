@@ -210,6 +210,9 @@ describe("answers match the document", () => {
     expect(stream.body).toMatch(/^event: purchased\n/); // final already: one event, then the stream closes
 
     expect((await check("GET /sales/current", "/sales/current")).status).toBe(200);
+    expect((await check("GET /sales", "/sales?status=open&limit=5")).body).toMatchObject({
+      sales: [{ sale_id: saleId }],
+    });
     expect((await check("GET /sales/{sale_id}", `/sales/${saleId}`)).status).toBe(200);
     const page = await check("GET /sales/{sale_id}/items", `/sales/${saleId}/items?limit=1`);
     expect(page.body).toMatchObject({ items: [{ item_id: "A1" }], next_cursor: "A1" });
@@ -246,6 +249,7 @@ describe("answers match the document", () => {
   it("for operators and admins", async () => {
     expect((await check("GET /health", "/health")).status).toBe(200);
     expect((await check("GET /stats", "/stats")).status).toBe(200);
+    expect((await check("GET /stats", `/stats?sale_id=${saleId}`)).status).toBe(200);
     expect((await check("GET /metrics", "/metrics")).body).toMatch(/flashsale_http_requests_total/);
     expect((await check("GET /admin/payments", "/admin/payments", admin)).status).toBe(200);
     const put = { method: "PUT", ...admin };
@@ -294,6 +298,9 @@ describe("answers match the document", () => {
       ["GET /sales/{sale_id}", "/sales/987654", {}, 404],
       ["GET /sales/{sale_id}", "/sales/a%20b", {}, 400],
       ["GET /sales/{sale_id}/items", "/sales/1/items?limit=0", {}, 400],
+      ["GET /sales", "/sales?limit=0", {}, 400],
+      ["GET /stats", "/stats?sale_id=987654", {}, 404],
+      ["GET /stats", "/stats?sale_id=01", {}, 400],
       ["GET /items/{item_id}", "/items/nope", {}, 404],
       ["GET /users/{user_id}/purchases", "/users/u1/purchases?sale_id=01", {}, 400],
       ["GET /admin/payments", "/admin/payments", {}, 401],
@@ -321,6 +328,33 @@ describe("answers match the document", () => {
   });
 });
 
+describe("answers with two sales sharing an item id", () => {
+  it("refuse to guess the sale, with the documented code", async () => {
+    const again = await check("POST /admin/sales", "/admin/sales", {
+      admin: true,
+      json: { items: [{ item_id: "B2", stock: 1 }] },
+    });
+    const other = (again.body as { sale_id: string }).sale_id;
+    const cases: [string, string, Parameters<TestEnv["request"]>[1], number][] = [
+      ["POST /checkout", "/checkout?user_id=u9&id=B2", {}, 409],
+      ["GET /items/{item_id}", "/items/B2", {}, 409],
+      [
+        "POST /admin/items/{item_id}/stock",
+        "/admin/items/B2/stock",
+        { admin: true, json: { delta: 1 } },
+        409,
+      ],
+      ["POST /checkout", `/checkout?user_id=u9&id=B2&sale_id=${other}`, {}, 202],
+      ["GET /items/{item_id}", `/items/B2?sale_id=${other}`, {}, 200],
+    ];
+    for (const [op, path, init, status] of cases) {
+      const res = await check(op, path, { method: op.split(" ")[0], ...init });
+      expect({ op, path, status: res.status }).toEqual({ op, path, status });
+      if (status === 409) expect((res.body as { error: { code: string } }).error.code).toBe("sale_ambiguous");
+    }
+  });
+});
+
 describe("the docs page", () => {
   it("is HTML that loads only assets from this server, and they load", async () => {
     const page = await check("GET /docs", "/docs");
@@ -341,6 +375,18 @@ describe("the docs page", () => {
     expect(init).toMatch(/openapi\.json/);
     expect(init).not.toMatch(/https?:/);
     expect((await check("GET /openapi.json", "/openapi.json")).status).toBe(200);
+  });
+});
+
+describe("the storefront", () => {
+  it("is HTML at / whose script and style come from this server", async () => {
+    const page = await check("GET /", "/");
+    expect(page.headers.get("content-security-policy")).toMatch(/default-src 'none'/);
+    const links = [...(page.body as string).matchAll(/(?:src|href)="(\/[^"]*)"/g)].map((m) => m[1] as string);
+    expect(links).toEqual(expect.arrayContaining(["/storefront/style.css", "/storefront/app.js"]));
+    for (const link of links.filter((l) => l.startsWith("/storefront/")))
+      expect((await check("GET /storefront/{file}", link)).status, link).toBe(200);
+    expect((await check("GET /storefront/{file}", "/storefront/nope.js")).status).toBe(404);
   });
 });
 

@@ -55,6 +55,8 @@ export function adminSaleRoutes(ctx: ApiCtx) {
       ...(body.hold_s !== undefined ? { holdS: body.hold_s } : {}),
     });
     ctx.directory.invalidate();
+    // An item remembered sold out in "whichever sale has it" may now be on sale here too.
+    ctx.soldOut.forgetUnnamed();
     const sale = await getSale(ctx.deps, saleId);
     if (!sale) throw new AppError("internal", `sale ${saleId} vanished after creation`);
     c.header("Location", `/sales/${saleId}`);

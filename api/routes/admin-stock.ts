@@ -29,6 +29,7 @@ const route = createRoute({
       "invalid_request",
       "unauthorized",
       "item_not_found",
+      "sale_ambiguous",
       "insufficient_stock",
       "unsupported_media_type",
     ),
@@ -42,7 +43,7 @@ export function adminStockRoutes(ctx: ApiCtx) {
     const saleId = body.sale_id ?? (await saleOfItem(ctx, itemId));
     const handed = await adjustStock(ctx.deps, saleId, itemId, body.delta);
     // Stock added here is on sale at once through this API, not a moment later.
-    ctx.soldOut.forget(itemId);
+    ctx.soldOut.forget(saleId, itemId);
     // Waiting tickets that got one of the new units are woken now.
     await wakeTickets(ctx.queue, saleId, handed);
     const item = await getItem(ctx.deps, saleId, itemId);

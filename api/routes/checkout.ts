@@ -29,7 +29,7 @@ const route = createRoute({
   security: shopperSecurity,
   summary: "Check out an item",
   description:
-    "Either the query form `?user_id=U&id=I` with no body, or a JSON body. Answers at once with a ticket to poll; with `?wait=MS`, once the ticket has its checkout code (two_step sales) or is final. Shortly before a sale opens (`FAIR_START_WINDOW_S`) the ticket waits in the fair-start room with `position` null; the room is shuffled at the opening.",
+    "Either the query form `?user_id=U&id=I` with no body, or a JSON body; either may name the sale (`sale_id`), which is needed when the item id is open in more than one sale (`409 sale_ambiguous` otherwise). Answers at once with a ticket to poll; with `?wait=MS`, once the ticket has its checkout code (two_step sales) or is final. Shortly before a sale opens (`FAIR_START_WINDOW_S`) the ticket waits in the fair-start room with `position` null; the room is shuffled at the opening.",
   request: {
     query: checkoutQuery,
     headers: checkoutHeaders,
@@ -44,6 +44,7 @@ const route = createRoute({
       "invalid_request",
       "item_not_found",
       "sale_not_active",
+      "sale_ambiguous",
       "sold_out",
       "idempotency_conflict",
       "payload_too_large",
@@ -67,11 +68,13 @@ export function checkoutRoutes(ctx: ApiCtx) {
     const input = await checkoutInput(c, shopperOf(c));
     const { wait, idempotencyKey: key } = input;
     const at = Date.now();
+    // "" = the item in whichever one sale has it (shared/checkout/sold-out.ts).
+    const memoSale = input.saleId ?? "";
     // An item sold out a moment ago is refused from memory (a replay may still find its ticket),
     // answered here rather than thrown: in a flood this is nearly every request.
-    if (!key && ctx.soldOut.has(input.itemId)) {
+    if (!key && ctx.soldOut.has(memoSale, input.itemId)) {
       ctx.counters.inc("checkouts_total", { outcome: "sold_out" });
-      ctx.attempts.record({ ...base(null), ticketId: null, outcome: "sold_out" });
+      ctx.attempts.record({ ...base(input.saleId ?? null), ticketId: null, outcome: "sold_out" });
       return errorResponse(c, SOLD_OUT);
     }
     // A waiting checkout holds a connection like a long poll: bounded per client, refused before anything is written.
@@ -82,6 +85,7 @@ export function checkoutRoutes(ctx: ApiCtx) {
       const a = await admit(ctx.deps, ctx.directory, {
         userId: input.userId,
         itemId: input.itemId,
+        ...(input.saleId ? { saleId: input.saleId } : {}),
         ...(key ? { idempotencyKey: key } : {}),
       });
       let status: TicketStatus = "queued";
@@ -157,11 +161,11 @@ export function checkoutRoutes(ctx: ApiCtx) {
       if (err instanceof AppError) {
         ctx.counters.inc("checkouts_total", { outcome: err.code });
         // Only Redis's word starts the memo's clock, so stock added elsewhere is seen within its TTL.
-        if (err.code === "sold_out") ctx.soldOut.remember(input.itemId);
+        if (err.code === "sold_out") ctx.soldOut.remember(memoSale, input.itemId);
         // Counted (above), not written to PostgreSQL: a flood of refusals by the rate limit, or of
         // made-up item ids, must not become a flood of rows.
         if (err.code !== "rate_limited" && err.code !== "item_not_found")
-          ctx.attempts.record({ ...base(null), ticketId: null, outcome: err.code });
+          ctx.attempts.record({ ...base(input.saleId ?? null), ticketId: null, outcome: err.code });
       }
       throw err;
     } finally {

@@ -1,16 +1,28 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../../shared/errors.js";
+import { listSales } from "../../shared/sales/list.js";
 import { getSale, listItems } from "../../shared/sales/view.js";
 import type { ApiCtx } from "../context.js";
 import { errors, json, router } from "../openapi.js";
 import { saleIdString, saleSchema } from "../schemas/common.js";
-import { itemsPage, pageQuery, saleParams } from "../schemas/sales.js";
+import { itemsPage, pageQuery, saleParams, salesPage, salesQuery } from "../schemas/sales.js";
+
+const list = createRoute({
+  method: "get",
+  path: "/sales",
+  tags: ["shoppers"],
+  summary: "Sales, newest first: upcoming, open and ended",
+  description:
+    "A page of sales in the order they were created, newest first (so an upcoming sale created ahead of its start comes before the open one); `?status=open` lists only the sales open now. Ended sales that have left Redis are read from PostgreSQL.",
+  request: { query: salesQuery },
+  responses: { 200: json(salesPage, "One page, newest first."), ...errors("invalid_request") },
+});
 
 const current = createRoute({
   method: "get",
   path: "/sales/current",
   tags: ["shoppers"],
-  summary: "The sale open now",
+  summary: "The sale open now (the newest, when several are)",
   responses: { 200: json(saleSchema, "The open sale."), ...errors("sale_not_found") },
 });
 
@@ -30,7 +42,7 @@ const items = createRoute({
   summary: "A sale's items, a page at a time",
   request: { params: saleParams, query: pageQuery },
   responses: {
-    200: json(itemsPage, "One page, in item id order."),
+    200: json(itemsPage, "One page, in natural item id order (1, 2, 10, 100; A2 before A10)."),
     ...errors("invalid_request", "sale_not_found"),
   },
 });
@@ -42,6 +54,10 @@ export function saleRoutes(ctx: ApiCtx) {
     return sale;
   };
   return router()
+    .openapi(list, async (c) => {
+      const q = c.req.valid("query");
+      return c.json(await listSales(ctx.deps, q), 200);
+    })
     .openapi(current, async (c) => {
       const [open] = await ctx.directory.open();
       if (!open) throw new AppError("sale_not_found", "no sale is open now");

@@ -1,9 +1,11 @@
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
+import { AppError } from "../../shared/errors.js";
 import { paymentStats, readSettings } from "../../shared/payments/settings.js";
-import { getSale } from "../../shared/sales/view.js";
+import { getSale, type SaleView } from "../../shared/sales/view.js";
 import type { ApiCtx } from "../context.js";
 import { jobCounts } from "../live.js";
-import { json, router } from "../openapi.js";
+import { errors, json, router } from "../openapi.js";
+import { saleIdString } from "../schemas/common.js";
 import { statsSchema } from "../schemas/ops.js";
 
 // Throughput is measured over this window of samples.
@@ -11,7 +13,6 @@ const WINDOW_MS = 10_000;
 
 interface Sample {
   at: number;
-  saleId: string;
   sold: number;
   accepted: number;
 }
@@ -20,43 +21,65 @@ const route = createRoute({
   method: "get",
   path: "/stats",
   tags: ["operators"],
-  summary: "The current sale's stock, the queue, the payment slots and throughput",
-  responses: { 200: json(statsSchema, "A snapshot; throughput is over the last 10 s of calls.") },
+  summary: "A sale's stock and throughput, every open sale's, the queue and the payment slots",
+  description:
+    "`sale` and `throughput` are those of `?sale_id=` if given, else of the current sale (the newest open one), as before several sales could be open; `sales` has each open sale with its own throughput (with `?sale_id=`, that sale alone). The queue and the payment slots are shared by every sale.",
+  request: {
+    query: z.object({ sale_id: saleIdString.optional().openapi({ description: "The sale to report." }) }),
+  },
+  responses: {
+    200: json(statsSchema, "A snapshot; throughput is over the last 10 s of calls."),
+    ...errors("invalid_request", "sale_not_found"),
+  },
 });
 
 export function statsRoutes(ctx: ApiCtx) {
-  const samples: Sample[] = [];
+  // Per sale, the samples of the last WINDOW_MS (at least one); a sale not asked about for that long is dropped.
+  const samples = new Map<string, Sample[]>();
+  const throughputOf = async (sale: SaleView, now: number) => {
+    const { redis, keys } = ctx.deps;
+    const accepted = Number((await redis.hget(keys.sale(sale.sale_id), "tseq")) ?? 0);
+    const list = samples.get(sale.sale_id) ?? [];
+    samples.set(sale.sale_id, list);
+    list.push({ at: now, sold: sale.stock.sold, accepted });
+    while (list.length > 1 && (list[0] as Sample).at < now - WINDOW_MS) list.shift();
+    const first = list[0] as Sample;
+    if (now <= first.at) return { purchases_per_s: 0, accepted_per_s: 0 };
+    const secs = (now - first.at) / 1000;
+    return {
+      purchases_per_s: Math.round((sale.stock.sold - first.sold) / secs),
+      accepted_per_s: Math.round((accepted - first.accepted) / secs),
+    };
+  };
+
   return router().openapi(route, async (c) => {
     const { deps } = ctx;
-    const [open] = await ctx.directory.open();
-    const [sale, counts, settings, payments, held] = await Promise.all([
-      open ? getSale(deps, open.saleId) : null,
+    const { sale_id: asked } = c.req.valid("query");
+    const ids = asked ? [asked] : (await ctx.directory.open()).map((s) => s.saleId);
+    const [views, counts, settings, payments, held] = await Promise.all([
+      Promise.all(ids.map((id) => getSale(deps, id))),
       jobCounts(ctx.queue),
       readSettings(deps),
       paymentStats(deps),
       deps.redis.zcount(deps.keys.slots, Date.now(), "+inf"),
     ]);
+    if (asked && !views[0]) throw new AppError("sale_not_found", `no sale ${asked}`);
     const now = Date.now();
-    let throughput = { purchases_per_s: 0, accepted_per_s: 0 };
-    if (sale) {
-      const accepted = Number((await deps.redis.hget(deps.keys.sale(sale.sale_id), "tseq")) ?? 0);
-      samples.push({ at: now, saleId: sale.sale_id, sold: sale.stock.sold, accepted });
-      while (samples.length > 1 && (samples[0] as Sample).at < now - WINDOW_MS) samples.shift();
-      const first = samples.find((s) => s.saleId === sale.sale_id);
-      if (first && now > first.at) {
-        const secs = (now - first.at) / 1000;
-        throughput = {
-          purchases_per_s: Math.round((sale.stock.sold - first.sold) / secs),
-          accepted_per_s: Math.round((accepted - first.accepted) / secs),
-        };
-      }
-    }
+    const sales = await Promise.all(
+      views
+        .filter((s): s is SaleView => s !== null)
+        .map(async (sale) => ({ sale, throughput: await throughputOf(sale, now) })),
+    );
+    for (const [id, list] of samples)
+      if ((list[list.length - 1] as Sample).at < now - WINDOW_MS) samples.delete(id);
+    const [first] = sales;
     return c.json(
       {
-        sale,
+        sale: first?.sale ?? null,
         queue: counts,
         slots: { slots: settings.slots, held, ...payments },
-        throughput,
+        throughput: first?.throughput ?? { purchases_per_s: 0, accepted_per_s: 0 },
+        sales,
       },
       200,
     );

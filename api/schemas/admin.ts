@@ -65,9 +65,10 @@ export const stockBody = z
       .min(-1_000_000)
       .max(1_000_000)
       .refine((d) => d !== 0, "must not be 0"),
-    sale_id: saleIdString
-      .optional()
-      .openapi({ description: "Defaults to the sale the item id refers to now." }),
+    sale_id: saleIdString.optional().openapi({
+      description:
+        "Defaults to the one open sale that has the item (`409 sale_ambiguous` if several do), else the newest that had it.",
+    }),
   })
   .strict()
   .openapi("StockAdjustment");

@@ -18,12 +18,24 @@ export const healthDown = z
   .strict()
   .openapi("HealthDown");
 
+const throughputSchema = z
+  .object({ purchases_per_s: z.number(), accepted_per_s: z.number() })
+  .strict()
+  .openapi("Throughput");
+
 export const statsSchema = z
   .object({
-    sale: saleSchema.nullable().openapi({ description: "The current sale, or null when none is open." }),
+    sale: saleSchema.nullable().openapi({
+      description:
+        "The sale asked for (`?sale_id=`), else the current sale (the newest open), or null when none is open.",
+    }),
     queue: queueCountsSchema,
     slots: slotsSchema,
-    throughput: z.object({ purchases_per_s: z.number(), accepted_per_s: z.number() }).strict(),
+    throughput: throughputSchema.openapi({ description: "Of `sale`." }),
+    sales: z.array(z.object({ sale: saleSchema, throughput: throughputSchema }).strict()).openapi({
+      description:
+        "Every open sale, newest first, with its own throughput; with `?sale_id=`, that sale alone.",
+    }),
   })
   .strict()
   .openapi("Stats");

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { idString, iso, saleIdString, stockSchema } from "./common.js";
+import { idString, iso, saleIdString, saleSchema, stockSchema } from "./common.js";
 
 export const saleParams = z.object({
   // Any id-shaped value: one that is not a sale's (e.g. "abc", "01") is 404 sale_not_found.
@@ -21,6 +21,24 @@ export const itemsPage = z
   })
   .strict()
   .openapi("ItemsPage");
+
+export const MAX_SALES_PAGE = 100;
+export const salesQuery = z.object({
+  status: z
+    .enum(["scheduled", "open", "closed"])
+    .optional()
+    .openapi({ description: "Only sales in this state now (`scheduled` = upcoming). Default: all." }),
+  cursor: saleIdString.optional().openapi({ description: "`next_cursor` of the previous page." }),
+  limit: z.coerce.number().int().min(1).max(MAX_SALES_PAGE).default(20),
+});
+
+export const salesPage = z
+  .object({
+    sales: z.array(saleSchema),
+    next_cursor: saleIdString.nullable().openapi({ description: "null on the last page." }),
+  })
+  .strict()
+  .openapi("SalesPage");
 
 export const itemParams = z.object({ item_id: idString });
 

@@ -8,12 +8,16 @@ const checkoutWaitField = z.coerce.number().int().min(0).max(MAX_WAIT_MS).option
     "Hold the answer until the ticket has its checkout code (two_step sales) or is final, at most this many ms; the answer is then the ticket as it stands.",
 });
 
+const saleIdHelp =
+  "The sale to buy in. Without it, the one open sale that has the item; an item id open in several sales is `409 sale_ambiguous`, naming them.";
+
 /** Checkout's query form, the contest's: `?user_id=U&id=I` (or `item_id=I`). */
 export const checkoutQuery = z
   .object({
     user_id: id.optional(),
     id: id.optional().openapi({ description: "The item id." }),
     item_id: id.optional().openapi({ description: "Another name for `id`; `id` wins if both are sent." }),
+    sale_id: saleIdString.optional().openapi({ description: saleIdHelp }),
     wait: checkoutWaitField,
   })
   .superRefine((q, ctx) => {
@@ -26,7 +30,17 @@ export const checkoutQuery = z
   .openapi({ description: "The query form; leave these out when sending a JSON body." });
 
 /** Checkout's JSON form; a JSON integer is accepted as an id. */
-export const checkoutBody = z.object({ user_id: id, item_id: id }).strict().openapi("CheckoutRequest");
+export const checkoutBody = z
+  .object({
+    user_id: id,
+    item_id: id,
+    sale_id: z
+      .union([saleIdString, z.number().int().positive().max(Number.MAX_SAFE_INTEGER).transform(String)])
+      .optional()
+      .openapi({ description: `${saleIdHelp} Here, or as \`?sale_id=\`.` }),
+  })
+  .strict()
+  .openapi("CheckoutRequest");
 
 export const checkoutHeaders = z.object({
   "idempotency-key": z
@@ -109,7 +123,7 @@ export const ticketSchema = z
     status: z.enum(TICKET_STATUSES),
     reason: z.string().nullable().openapi({
       description:
-        "Why a ticket was rejected (`sold_out`, `user_limit_reached`, `sale_not_active`) or failed (`payment_declined`, `payment_timeout`, `hold_expired`).",
+        "Why a ticket was rejected (`sold_out`, `user_limit_reached`, `sale_not_active`, `cancelled` by `DELETE /tickets/{ticket_id}`) or failed (`payment_declined`, `payment_timeout`, `hold_expired`).",
     }),
     user_id: z.string(),
     item_id: z.string(),

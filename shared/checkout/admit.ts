@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import type { Deps } from "../deps.js";
 import { AppError, type ErrorCode } from "../errors.js";
 import { ticketId } from "../keys.js";
-import { type SaleDirectory, saleStatus } from "../sales/directory.js";
+import { type SaleDirectory, type SaleWindow, saleStatus } from "../sales/directory.js";
+import { saleHasItem } from "../sales/view.js";
 import { type Stock, stockOf } from "../tickets/standing.js";
 import { newTicketKey } from "./codes.js";
 import { rateLimited } from "./rate-limit.js";
@@ -10,6 +11,8 @@ import { rateLimited } from "./rate-limit.js";
 export interface CheckoutInput {
   userId: string;
   itemId: string;
+  /** The sale asked for; without it, the one open sale that has the item. */
+  saleId?: string;
   idempotencyKey?: string;
 }
 
@@ -49,31 +52,40 @@ const REFUSALS: Partial<Record<string, [ErrorCode, string, number?]>> = {
 /**
  * Decides a checkout at the edge in one Lua call (sale open? sold out? user at
  * the limit? line full?) and creates the ticket. Enqueueing is the caller's.
+ *
+ * The sale is the one asked for (`saleId`), else the one open sale that has the item: an
+ * item id open in several sales is refused (sale_ambiguous), never bought in one of them
+ * at a guess. Which sales have it comes from the directory's memory, so the common case
+ * (one sale has the item) still costs the one call.
  */
 export async function admit(deps: Deps, directory: SaleDirectory, input: CheckoutInput): Promise<Admission> {
   const fingerprint = input.idempotencyKey
     ? createHash("sha256").update(`${input.userId}\n${input.itemId}`).digest("base64url").slice(0, 22)
     : "";
+  if (input.saleId !== undefined) return admitIn(deps, input.saleId, input, fingerprint);
   const early = deps.cfg.FAIR_START_WINDOW_S * 1000;
   for (const fresh of [false, true]) {
     // A second pass re-reads the sales, in case one opened or closed since the cache was filled.
     const now = Date.now();
     const sales = await directory.all(fresh ? 50 : undefined);
-    // Open sales first (newest first), then those whose fair-start room is open (soonest
-    // first): in the last seconds of an hourly sale the next one's room must not take the
-    // shoppers of the one still selling the same items.
+    // The open sale first, then one whose fair-start room is open: in the last seconds of an
+    // hourly sale the next one's room must not take the shoppers of the one still selling the
+    // same items, but takes those of an item sold out there.
     const open = sales.filter((w) => saleStatus(w, now) === "open");
     const rooms = early
       ? sales.filter((w) => !w.closed && now < w.startsAt && now >= w.startsAt - early).reverse()
       : [];
     let soldOut: AppError | null = null;
-    for (const sale of [...open, ...rooms]) {
+    for (const candidates of [open, rooms]) {
+      const sale = await onlySaleWith(deps, directory, candidates, input);
+      if (!sale) continue;
       try {
         const r = await tryAdmit(deps, sale.saleId, input, fingerprint);
-        if (r) return r;
+        if (typeof r !== "string") return r;
       } catch (err) {
         // Gone in the sale that is ending: the next one's room may still take the shopper.
-        if (!(err instanceof AppError && err.code === "sold_out" && rooms.length > 0)) throw err;
+        if (!(err instanceof AppError && err.code === "sold_out" && candidates === open && rooms.length > 0))
+          throw err;
         soldOut = err;
       }
     }
@@ -85,12 +97,59 @@ export async function admit(deps: Deps, directory: SaleDirectory, input: Checkou
   throw new AppError("item_not_found", `no item ${input.itemId} in any sale`);
 }
 
+/** A checkout in the sale asked for: no other is tried. */
+async function admitIn(deps: Deps, saleId: string, input: CheckoutInput, fingerprint: string) {
+  const r = await tryAdmit(deps, saleId, input, fingerprint);
+  if (typeof r !== "string") return r;
+  // Not in Redis: a sale that ended long ago (retired) or not loaded yet may still be in PostgreSQL.
+  if (r === "sale_not_active" || (r === "sale_not_found" && (await saleHasItem(deps, saleId, input.itemId))))
+    throw new AppError("sale_not_active", `sale ${saleId} is not open`);
+  throw new AppError("item_not_found", `no item ${input.itemId} in sale ${saleId}`);
+}
+
+/**
+ * Of `sales`, the one that has the item (null if none): asked only when there are several,
+ * since admit.lua tells of a single sale in the checkout's own call. Several that have it are
+ * refused as ambiguous, unless the checkout replays an Idempotency-Key one of them knows.
+ */
+async function onlySaleWith(
+  deps: Deps,
+  directory: SaleDirectory,
+  sales: SaleWindow[],
+  input: CheckoutInput,
+): Promise<SaleWindow | null> {
+  if (sales.length <= 1) return sales[0] ?? null;
+  const having = await directory.withItem(sales, input.itemId);
+  if (having.length <= 1) return having[0] ?? null;
+  const key = input.idempotencyKey;
+  if (key) {
+    const known = await Promise.all(
+      having.map((s) => deps.redis.exists(deps.keys.idempotency(s.saleId, input.userId, key))),
+    );
+    const replayed = having.filter((_, i) => known[i] === 1);
+    if (replayed.length === 1) return replayed[0] ?? null;
+  }
+  throw ambiguous(input.itemId, having);
+}
+
+/** The refusal of an item id open in several sales, naming them (newest first). */
+export function ambiguous(itemId: string, sales: { saleId: string }[]): AppError {
+  const ids = sales.map((s) => s.saleId).join(", ");
+  return new AppError(
+    "sale_ambiguous",
+    `item ${itemId} is on sale in several sales (${ids}): choose one with sale_id`,
+  );
+}
+
+/** Why a sale could not take the checkout, where another sale might. */
+type Miss = "item_not_found" | "sale_not_found" | "sale_not_active";
+
 async function tryAdmit(
   deps: Deps,
   saleId: string,
   input: CheckoutInput,
   fingerprint: string,
-): Promise<Admission | null> {
+): Promise<Admission | Miss> {
   const { redis, keys, cfg } = deps;
   const key = newTicketKey();
   const r = (await redis.run(
@@ -155,8 +214,9 @@ async function tryAdmit(
     };
   }
   if (status === "rate_limited") throw rateLimited(Number(seq));
-  // Not in this sale, or it closed a moment ago: the caller tries the next one.
-  if (status === "item_not_found" || status === "sale_not_found" || status === "sale_not_active") return null;
+  // Not in this sale, or it closed a moment ago: the caller says so, or tries another one.
+  if (status === "item_not_found" || status === "sale_not_found" || status === "sale_not_active")
+    return status;
   const refusal = REFUSALS[String(status)];
   if (!refusal) throw new Error(`admit returned ${String(status)}`);
   throw new AppError(refusal[0], refusal[1], refusal[2]);

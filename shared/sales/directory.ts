@@ -22,12 +22,18 @@ const TTL_MS = 1000;
 
 /**
  * Which sales are open, cached briefly per process so a checkout costs no extra
- * round trip. Items are found by id in the newest open sale that has them.
+ * round trip. Several sales may be open at once and share item ids (generated sales
+ * all number theirs 1..N), so it also keeps the item ids of every sale not yet ended,
+ * read once per sale from PostgreSQL (a sale's items never change after it is
+ * created): which open sales have an item is then known without asking Redis.
  */
-export function createSaleDirectory(deps: Pick<Deps, "redis" | "keys">) {
+export function createSaleDirectory(deps: Pick<Deps, "redis" | "keys" | "db">) {
   let cached: SaleWindow[] = [];
   let fetchedAt = 0;
   let inflight: Promise<SaleWindow[]> | null = null;
+  // Sale id -> its item ids; absent while they are being read, null if too many to keep.
+  const itemSets = new Map<string, ItemIds | null>();
+  const reading = new Set<string>();
 
   async function fetch(): Promise<SaleWindow[]> {
     const { redis, keys } = deps;
@@ -44,7 +50,26 @@ export function createSaleDirectory(deps: Pick<Deps, "redis" | "keys">) {
     out.sort((a, b) => b.startsAt - a.startsAt || Number(b.saleId) - Number(a.saleId));
     cached = out;
     fetchedAt = Date.now();
+    keepItemSets(out);
     return out;
+  }
+
+  /** Reads (in the background) the item ids of sales not ended, and forgets those of the rest. */
+  function keepItemSets(sales: SaleWindow[]) {
+    const live = new Set(sales.filter((w) => saleStatus(w) !== "closed").map((w) => w.saleId));
+    for (const id of itemSets.keys()) if (!live.has(id)) itemSets.delete(id);
+    for (const id of live) {
+      if (itemSets.has(id) || reading.has(id)) continue;
+      reading.add(id);
+      readItemIds(deps, id)
+        .then((ids) => {
+          // Ended while it was read: not kept.
+          if (cached.some((w) => w.saleId === id && saleStatus(w) !== "closed")) itemSets.set(id, ids);
+        })
+        // Read again on a later fetch; until then Redis is asked (withItem).
+        .catch(() => {})
+        .finally(() => reading.delete(id));
+    }
   }
 
   async function all(maxAgeMs = TTL_MS): Promise<SaleWindow[]> {
@@ -66,6 +91,21 @@ export function createSaleDirectory(deps: Pick<Deps, "redis" | "keys">) {
     invalidate() {
       fetchedAt = 0;
     },
+    /**
+     * The sales of `sales` that have this item, in the same order: from the item ids kept
+     * in memory, and from Redis (one round trip, every sale at once) only for a sale whose
+     * ids are still being read.
+     */
+    async withItem(sales: SaleWindow[], itemId: string): Promise<SaleWindow[]> {
+      const known = sales.map((s) => itemSets.get(s.saleId)?.has(itemId));
+      if (known.every((k) => k !== undefined)) return sales.filter((_, i) => known[i]);
+      const asked = await Promise.all(
+        sales.map((s, i) =>
+          known[i] === undefined ? deps.redis.exists(deps.keys.item(s.saleId, itemId)) : known[i] ? 1 : 0,
+        ),
+      );
+      return sales.filter((_, i) => asked[i] === 1);
+    },
     /** The newest sale, open or not, whose Redis state has this item. */
     async anyWithItem(itemId: string): Promise<SaleWindow | null> {
       const sales = await all();
@@ -79,3 +119,33 @@ export function createSaleDirectory(deps: Pick<Deps, "redis" | "keys">) {
 }
 
 export type SaleDirectory = ReturnType<typeof createSaleDirectory>;
+
+interface ItemIds {
+  has(itemId: string): boolean;
+}
+
+// A sale with more items than this is not kept in memory: which sales have an item is
+// asked of Redis instead (only while another open sale could have it too).
+const MAX_KEPT_ITEMS = 100_000;
+const NUMBERED = "^[1-9][0-9]{0,8}$";
+
+/**
+ * A sale's item ids: the calendar's sales number theirs 1..N, kept as that range (nothing
+ * read but three numbers); others as a set, or null past MAX_KEPT_ITEMS.
+ */
+async function readItemIds(deps: Pick<Deps, "db">, saleId: string): Promise<ItemIds | null> {
+  const sql = deps.db.client;
+  const [c] = await sql<{ n: number; numbered: number; top: number | null }[]>`
+    select count(*)::int as n,
+      count(*) filter (where item_id ~ ${NUMBERED})::int as numbered,
+      max(case when item_id ~ ${NUMBERED} then item_id::int end) as top
+    from items where sale_id = ${Number(saleId)}`;
+  if (!c) return null;
+  if (c.numbered === c.n && (c.top ?? 0) === c.n) {
+    const n = c.n;
+    return { has: (id) => /^[1-9][0-9]{0,8}$/.test(id) && Number(id) <= n };
+  }
+  if (c.n > MAX_KEPT_ITEMS) return null;
+  const rows = await sql<{ item_id: string }[]>`select item_id from items where sale_id = ${Number(saleId)}`;
+  return new Set(rows.map((r) => r.item_id));
+}

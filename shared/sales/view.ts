@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import { items, sales } from "../db/schema.js";
 import type { Deps } from "../deps.js";
 import { saleStatus } from "./directory.js";
@@ -42,29 +42,10 @@ const stockOf = (v: (string | null)[]): Stock => ({
 
 /** Live numbers come from Redis; a sale not (or no longer) in Redis is read from PostgreSQL. */
 export async function getSale(deps: Deps, saleId: string): Promise<SaleView | null> {
-  const { redis, keys, db } = deps;
-  // Sent together (auto-pipelined): one round trip.
-  const [v, mode] = await Promise.all([
-    redis.hmget(keys.sale(saleId), "sa", "ea", "st", "ul", "n", "tot", "av", "rs", "sd"),
-    redis.hmget(keys.saleMode(saleId), "cm", "hold"),
-  ]);
-  if (v[0] && v[1]) {
-    const w = { saleId, startsAt: num(v[0]), endsAt: num(v[1]), closed: v[2] === "closed" };
-    return {
-      sale_id: saleId,
-      starts_at: new Date(w.startsAt).toISOString(),
-      ends_at: new Date(w.endsAt).toISOString(),
-      status: saleStatus(w),
-      user_limit: num(v[3]),
-      item_count: num(v[4]),
-      stock: stockOf(v.slice(5)),
-      ...(mode[0] === "two_step"
-        ? { checkout_mode: "two_step", hold_s: num(mode[1]) / 1000 }
-        : { checkout_mode: "direct", hold_s: null }),
-    };
-  }
+  const live = await liveSale(deps, saleId);
+  if (live) return live;
   if (!/^[0-9]{1,18}$/.test(saleId)) return null;
-  const [row] = await db
+  const [row] = await deps.db
     .select({
       sale: sales,
       total: sql<string>`coalesce(sum(${items.stock}), 0)`,
@@ -74,10 +55,36 @@ export async function getSale(deps: Deps, saleId: string): Promise<SaleView | nu
     .leftJoin(items, eq(items.saleId, sales.id))
     .where(eq(sales.id, Number(saleId)))
     .groupBy(sales.id);
-  if (!row) return null;
-  const s = row.sale;
-  const total = Number(row.total);
-  const sold = Number(row.sold);
+  return row ? storedSale(row.sale, Number(row.total), Number(row.sold)) : null;
+}
+
+/** A sale as Redis has it now, or null when it is not (or no longer) there. */
+export async function liveSale(deps: Pick<Deps, "redis" | "keys">, saleId: string): Promise<SaleView | null> {
+  const { redis, keys } = deps;
+  // Sent together (auto-pipelined): one round trip.
+  const [v, mode] = await Promise.all([
+    redis.hmget(keys.sale(saleId), "sa", "ea", "st", "ul", "n", "tot", "av", "rs", "sd"),
+    redis.hmget(keys.saleMode(saleId), "cm", "hold"),
+  ]);
+  if (!v[0] || !v[1]) return null;
+  const w = { saleId, startsAt: num(v[0]), endsAt: num(v[1]), closed: v[2] === "closed" };
+  return {
+    sale_id: saleId,
+    starts_at: new Date(w.startsAt).toISOString(),
+    ends_at: new Date(w.endsAt).toISOString(),
+    status: saleStatus(w),
+    user_limit: num(v[3]),
+    item_count: num(v[4]),
+    stock: stockOf(v.slice(5)),
+    ...(mode[0] === "two_step"
+      ? { checkout_mode: "two_step", hold_s: num(mode[1]) / 1000 }
+      : { checkout_mode: "direct", hold_s: null }),
+  };
+}
+
+/** A sale from its PostgreSQL row and its items' summed stock and sales: nothing reserved, at rest. */
+export function storedSale(s: typeof sales.$inferSelect, total: number, sold: number): SaleView {
+  const saleId = String(s.id);
   return {
     sale_id: saleId,
     starts_at: s.startsAt.toISOString(),
@@ -134,16 +141,38 @@ export async function latestSaleWithItem(deps: Deps, itemId: string): Promise<st
   return row ? String(row.saleId) : null;
 }
 
-/** One page of a sale's items in id order; `cursor` is the last item id of the previous page. */
+/** Whether PostgreSQL has this item in this sale (for a sale no longer, or not yet, in Redis). */
+export async function saleHasItem(deps: Pick<Deps, "db">, saleId: string, itemId: string): Promise<boolean> {
+  if (!/^[0-9]{1,18}$/.test(saleId)) return false;
+  const [row] = await deps.db
+    .select({ itemId: items.itemId })
+    .from(items)
+    .where(and(eq(items.saleId, Number(saleId)), eq(items.itemId, itemId)))
+    .limit(1);
+  return row !== undefined;
+}
+
+// Natural order of item ids: by the text before the first digit, then by the number the
+// first run of digits makes, then as text; so 1, 2, 10, 100 and A2 before A10 (as text
+// alone: 1, 10, 100, 2). An id without digits counts its number as -1, before any other.
+const idPrefix = sql`substring(${items.itemId} from '^[^0-9]*')`;
+const idNumber = sql`coalesce(substring(${items.itemId} from '^[^0-9]*([0-9]+)')::numeric, -1)`;
+
+/**
+ * One page of a sale's items in natural id order (1, 2, 10, 100); `cursor` is the last item
+ * id of the previous page.
+ */
 export async function listItems(deps: Deps, saleId: string, cursor: string | undefined, limit: number) {
-  const where = cursor
-    ? and(eq(items.saleId, Number(saleId)), gt(items.itemId, cursor))
-    : eq(items.saleId, Number(saleId));
+  // Keyset paging on the same three keys the page is sorted by, taken from the cursor's id.
+  const after = cursor
+    ? sql`(${idPrefix}, ${idNumber}, ${items.itemId}) > (substring(${cursor}::text from '^[^0-9]*'),
+        coalesce(substring(${cursor}::text from '^[^0-9]*([0-9]+)')::numeric, -1), ${cursor}::text)`
+    : undefined;
   const rows = await deps.db
     .select()
     .from(items)
-    .where(where)
-    .orderBy(asc(items.itemId))
+    .where(and(eq(items.saleId, Number(saleId)), after))
+    .orderBy(idPrefix, idNumber, asc(items.itemId))
     .limit(limit + 1);
   const page = rows.slice(0, limit);
   const stocks = await liveStock(deps, saleId, page);
