@@ -137,6 +137,19 @@ describe("DELETE /tickets/{id}", () => {
     expect((await cancelledCount()) - counted).toBe(1);
   });
 
+  it("cancels a ticket waiting in the fair-start room: it takes no place at the opening, the others buy", async () => {
+    const saleId = await env.createSale({ items: [{ item_id: "F", stock: 5 }], starts_in_s: 2 });
+    const room = await Promise.all(["f1", "f2", "f3"].map((u) => checkout(u, "F")));
+    for (const t of room) expect(t.body).toMatchObject({ status: "queued", position: null });
+    const out = await cancel(room[1]?.body.ticket_id as string);
+    expect(out.body).toMatchObject({ status: "rejected", reason: "cancelled" });
+    for (const t of [room[0], room[2]])
+      expect(await untilFinal(env, t?.body.ticket_id as string)).toMatchObject({ status: "purchased" });
+    expect((await env.json<TicketView>(`/tickets/${room[1]?.body.ticket_id}`)).body.reason).toBe("cancelled");
+    const report = await atRest(saleId);
+    expect(report.sold).toBe(2);
+  });
+
   it("unknown, malformed or wrong-key ids are 404 ticket_not_found, with no hint", async () => {
     await env.createSale({ items: [{ item_id: "N", stock: 1 }] });
     const t = await checkout("n-user", "N");
