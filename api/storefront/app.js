@@ -10,7 +10,9 @@ const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const PAGE_SIZE = 50;
 // The most rows one refresh re-reads (the API's page limit).
 const MAX_PAGE = 1000;
-const REFRESH_MS = 5000;
+// The sales and the stock shown are read again this often (a shopper's own tickets bring
+// their item's stock with every event): a crowd with the page open reads a little each.
+const REFRESH_MS = 10_000;
 // A browser opens at most six HTTP/1.1 connections to one host and an event stream
 // keeps one: past this many, tickets are polled so fetches still get through.
 const MAX_STREAMS = 4;
@@ -39,7 +41,6 @@ function el(tag, attrs = {}, ...children) {
   for (const [key, value] of Object.entries(attrs)) {
     if (value === null || value === undefined || value === false) continue;
     if (key === "class") node.className = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else node.setAttribute(key, value === true ? "" : String(value));
   }
   for (const child of children)
@@ -97,27 +98,33 @@ function say(text, kind = "error") {
   setText(banner, text ?? "");
 }
 
-const describe = (err) =>
-  err instanceof ApiError ? `${err.message} (${err.status} ${err.code})` : "The shop cannot be reached.";
+function describe(err) {
+  if (!(err instanceof ApiError)) return "The shop cannot be reached.";
+  if (err.status === 401) return "This shop needs to know who you are: paste your token above.";
+  return `${err.message} (${err.status} ${err.code})`;
+}
 
 // ---- sales and items -----------------------------------------------------
 
 const state = {
   sales: [],
+  upcoming: [],
   saleId: null,
   nextCursor: null,
-  rows: new Map(), // item_id -> { tr, stock cell, button } of the sale shown
-  tickets: new Map(), // ticket_id -> entry
+  rows: new Map(), // item_id -> { tr, stock (its cell), button, name } of the sale shown
+  tickets: new Map(), // ref -> entry
+  ticketsOf: "", // whose tickets are shown
   streams: 0,
 };
 
-/** The open sales, oldest first. */
-async function openSales() {
-  const sale = await call("GET", "/sales/current").catch((err) => {
-    if (err instanceof ApiError && err.code === "sale_not_found") return null;
-    throw err;
-  });
-  return sale ? [sale] : [];
+/** The open sales (newest first) and the next few to open. */
+async function loadSales() {
+  const [open, upcoming] = await Promise.all([
+    call("GET", "/sales?status=open&limit=100"),
+    call("GET", "/sales?status=scheduled&limit=3"),
+  ]);
+  state.sales = open.sales;
+  state.upcoming = upcoming.sales;
 }
 
 const modeLabel = (sale) => (sale.checkout_mode === "two_step" ? "reserve, then pay" : "pay at once");
@@ -128,19 +135,26 @@ function renderSales() {
   const select = document.getElementById("sale");
   const { sales } = state;
   picker.hidden = sales.length < 2;
-  select.replaceChildren(
-    ...sales.map((s) =>
-      el(
-        "option",
-        { value: s.sale_id, selected: s.sale_id === state.saleId },
-        `${saleTitle(s)} · ${modeLabel(s)} · until ${fmtClock(s.ends_at)}`,
-      ),
-    ),
-  );
+  // Rebuilt only when the sales change, so a refresh does not close the list under the shopper.
+  const options = sales.map((s) => `${saleTitle(s)} · ${modeLabel(s)} · until ${fmtClock(s.ends_at)}`);
+  const key = sales.map((s, i) => `${s.sale_id} ${options[i]}`).join("\n");
+  if (select.dataset.key !== key) {
+    select.dataset.key = key;
+    select.replaceChildren(...sales.map((s, i) => el("option", { value: s.sale_id }, options[i])));
+  }
+  if (state.saleId) select.value = state.saleId;
   const sale = sales.find((s) => s.sale_id === state.saleId);
   setText(field("sale.title"), sale ? saleTitle(sale) : "Sales");
+  const next = state.upcoming.reduce(
+    (soonest, s) => (!soonest || Date.parse(s.starts_at) < Date.parse(soonest.starts_at) ? s : soonest),
+    null,
+  );
+  setText(
+    field("sale.next"),
+    next ? `Next: ${saleTitle(next)} opens at ${fmtClock(next.starts_at)}, ${modeLabel(next)}.` : "",
+  );
   if (!sale) {
-    setText(field("sale.summary"), "No sale is open right now. Come back at the top of the hour.");
+    setText(field("sale.summary"), "No sale is open right now.");
     return;
   }
   const left = whole.format(sale.stock.available);
@@ -165,6 +179,7 @@ function setStock(row, stock) {
   const gone = stock.available + stock.reserved === 0;
   row.button.disabled = gone;
   setText(row.button, gone ? "Sold out" : "Buy");
+  row.button.setAttribute("aria-label", `${gone ? "Sold out" : "Buy"}: ${row.name}`);
 }
 
 function addRows(items) {
@@ -192,8 +207,7 @@ function addRows(items) {
       stock,
       el("td", { class: "action" }, button),
     );
-    button.setAttribute("aria-label", `Buy ${item.name || item.item_id}`);
-    const made = { tr, stock, button };
+    const made = { tr, stock, button, name: item.name || item.item_id };
     state.rows.set(item.item_id, made);
     setStock(made, item.stock);
     body.append(tr);
@@ -225,7 +239,7 @@ async function moreItems() {
 
 /** The open sales again, and the stock of every row shown (one request: the rows are one run of the list). */
 async function refresh() {
-  state.sales = await openSales();
+  await loadSales();
   if (!state.sales.some((s) => s.sale_id === state.saleId)) {
     await showSale(state.sales[0]?.sale_id ?? null);
     return;
@@ -241,7 +255,32 @@ async function refresh() {
     }
 }
 
+let soon = null;
+/** A refresh shortly after the shopper changed something, so the sale's numbers follow. */
+function refreshSoon() {
+  clearTimeout(soon);
+  soon = setTimeout(() => refresh().catch(() => {}), 300);
+}
+
 // ---- checkout ------------------------------------------------------------
+
+/** The token's user (its `sub`), read for display and the ticket list; the server verifies it. */
+function subOf(jwt) {
+  try {
+    const payload = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const sub = JSON.parse(atob(payload)).sub;
+    return typeof sub === "string" && ID_RE.test(sub) ? sub : "";
+  } catch {
+    return "";
+  }
+}
+
+/** Whose tickets to list: the token's user, else the name typed (if it is a valid id). */
+function currentUser() {
+  if (token()) return subOf(token());
+  const user = userInput.value.trim();
+  return ID_RE.test(user) ? user : "";
+}
 
 function shopper() {
   if (token()) return "";
@@ -270,7 +309,9 @@ async function buy(saleId, item, button) {
   try {
     const answer = await call("POST", `/checkout?${query}`);
     say(null);
+    remember(refOf(answer.ticket_id), answer.ticket_id, item.name);
     track({ ...answer, item_id: item.item_id, sale_id: saleId }, item.name);
+    refreshSoon();
   } catch (err) {
     say(describe(err));
   } finally {
@@ -317,9 +358,10 @@ function renderTicket(entry) {
     setText(parts.codeValue, t.code);
     setText(parts.hold, holdLeft(t));
   }
-  parts.pay.hidden = !holding || entry.paid;
+  // Without its id (listed, not bought here) a ticket can be shown but not acted on.
+  parts.pay.hidden = !entry.id || !holding || entry.paid;
   // A queued ticket leaves the line; a two_step hold not yet paid is given up.
-  parts.cancel.hidden = !(t.status === "queued" || (holding && !entry.paid));
+  parts.cancel.hidden = !entry.id || !(t.status === "queued" || (holding && !entry.paid));
 }
 
 /** A newer view of the ticket; an older one (a stream or poll behind an answer) is ignored. */
@@ -333,8 +375,49 @@ function update(entry, t) {
   }
 }
 
+/** "<sale>-<seq>", the start of a ticket id: what the user's ticket list names each ticket by. */
+const refOf = (ticketId) => ticketId.split("-", 2).join("-");
+
+// The ids of the tickets bought on this device, by ref, with the item's name: the list of a
+// user's tickets gives ids only of purchased ones (with identity off anyone can name a
+// user), and an id is what reads, pays or cancels a ticket.
+const KNOWN_KEY = "flashsale.tickets";
+const MAX_KNOWN = 100;
+
+function known() {
+  try {
+    return JSON.parse(localStorage.getItem(KNOWN_KEY) ?? "{}") ?? {};
+  } catch {
+    return {};
+  }
+}
+
+function remember(ref, id, name) {
+  const all = known();
+  delete all[ref];
+  all[ref] = { id, name };
+  const refs = Object.keys(all);
+  for (const old of refs.slice(0, Math.max(0, refs.length - MAX_KNOWN))) delete all[old];
+  localStorage.setItem(KNOWN_KEY, JSON.stringify(all));
+}
+
+/**
+ * Shows a ticket and follows it. `t` is a ticket, a checkout's answer, or an entry of the
+ * user's ticket list (whose id may be null: then it is shown as listed, without actions).
+ */
 function track(t, name) {
-  if (state.tickets.has(t.ticket_id)) return;
+  const ref = t.ref ?? refOf(t.ticket_id);
+  const had = state.tickets.get(ref);
+  if (had) {
+    // Listed before its checkout answered: now its id is known.
+    if (!had.id && t.ticket_id) {
+      had.id = t.ticket_id;
+      had.card.dataset.ticket = t.ticket_id;
+      update(had, t);
+      follow(had);
+    }
+    return;
+  }
   const parts = {
     status: el("span", { class: "badge" }),
     detail: el("p", { class: "detail" }),
@@ -346,7 +429,7 @@ function track(t, name) {
   parts.code = el("p", { class: "code" }, "Code ", parts.codeValue, " · ", parts.hold);
   const card = el(
     "li",
-    { class: "ticket", "data-ticket": t.ticket_id },
+    { class: "ticket", "data-ref": ref, "data-ticket": t.ticket_id },
     el(
       "div",
       { class: "ticket-head" },
@@ -358,14 +441,33 @@ function track(t, name) {
     parts.code,
     el("div", { class: "actions" }, parts.pay, parts.cancel),
   );
-  const entry = { t, card, parts, paid: false };
+  const entry = { ref, id: t.ticket_id ?? null, t, card, parts, paid: false, stop: () => {} };
   parts.pay.addEventListener("click", () => pay(entry));
   parts.cancel.addEventListener("click", () => cancel(entry));
-  state.tickets.set(t.ticket_id, entry);
+  state.tickets.set(ref, entry);
   field("tickets.list").prepend(card);
   field("tickets.empty").hidden = true;
   renderTicket(entry);
   follow(entry);
+}
+
+/** The user's tickets (the newest few), in place of those shown: after a reload, or another name. */
+async function showTicketsOf(user) {
+  for (const entry of state.tickets.values()) entry.stop();
+  state.tickets.clear();
+  state.ticketsOf = user;
+  field("tickets.list").replaceChildren();
+  field("tickets.empty").hidden = false;
+  if (!user) return;
+  const { tickets } = await call("GET", `/users/${encodeURIComponent(user)}/tickets?limit=20`);
+  if (state.ticketsOf !== user) return;
+  const mine = known();
+  // Newest first in the list; each card goes on top.
+  for (const t of tickets.reverse()) {
+    const kept = mine[t.ref];
+    const name = kept?.name ?? state.rows.get(t.item_id)?.name;
+    track({ ...t, ticket_id: t.ticket_id ?? kept?.id ?? null }, name);
+  }
 }
 
 async function pay(entry) {
@@ -375,6 +477,7 @@ async function pay(entry) {
     entry.paid = true;
     say(null);
     update(entry, t);
+    refreshSoon();
   } catch (err) {
     say(describe(err));
   } finally {
@@ -386,9 +489,10 @@ async function pay(entry) {
 async function cancel(entry) {
   entry.parts.cancel.disabled = true;
   try {
-    const t = await call("DELETE", `/tickets/${encodeURIComponent(entry.t.ticket_id)}`);
+    const t = await call("DELETE", `/tickets/${encodeURIComponent(entry.id)}`);
     say(null);
     update(entry, t);
+    refreshSoon();
   } catch (err) {
     say(describe(err));
   } finally {
@@ -399,7 +503,7 @@ async function cancel(entry) {
 // ---- following a ticket --------------------------------------------------
 
 function follow(entry) {
-  if (FINAL.has(entry.t.status)) return;
+  if (!entry.id || FINAL.has(entry.t.status)) return;
   // EventSource cannot send an Authorization header: with a token, poll with fetch instead.
   if (!token() && state.streams < MAX_STREAMS) stream(entry);
   else poll(entry);
@@ -407,8 +511,7 @@ function follow(entry) {
 
 function stream(entry) {
   state.streams++;
-  const id = entry.t.ticket_id;
-  const source = new EventSource(api(`/tickets/${encodeURIComponent(id)}/events`));
+  const source = new EventSource(api(`/tickets/${encodeURIComponent(entry.id)}/events`));
   let open = true;
   const stop = () => {
     if (!open) return;
@@ -416,6 +519,7 @@ function stream(entry) {
     source.close();
     state.streams--;
   };
+  entry.stop = stop;
   const onEvent = (ev) => update(entry, JSON.parse(ev.data));
   for (const status of ["queued", "reserved", "paying", "purchased", "rejected", "failed"])
     source.addEventListener(status, onEvent);
@@ -432,9 +536,14 @@ function stream(entry) {
 }
 
 async function poll(entry) {
-  const path = `/tickets/${encodeURIComponent(entry.t.ticket_id)}`;
-  while (!FINAL.has(entry.t.status)) {
+  let stopped = false;
+  entry.stop = () => {
+    stopped = true;
+  };
+  const path = `/tickets/${encodeURIComponent(entry.id)}`;
+  while (!stopped && !FINAL.has(entry.t.status)) {
     await sleep(Math.min(5000, Math.max(500, entry.t.poll_after_ms ?? 1000)));
+    if (stopped) return;
     try {
       update(entry, await call("GET", path));
     } catch (err) {
@@ -463,6 +572,12 @@ function start() {
     if (token()) sessionStorage.setItem(TOKEN_KEY, token());
     else sessionStorage.removeItem(TOKEN_KEY);
   });
+  // Another shopper: their tickets in place of the last one's.
+  const switchUser = () => {
+    if (currentUser() !== state.ticketsOf) showTicketsOf(currentUser()).catch((err) => say(describe(err)));
+  };
+  userInput.addEventListener("change", switchUser);
+  tokenInput.addEventListener("change", switchUser);
   document.getElementById("sale").addEventListener("change", (ev) => {
     showSale(ev.target.value).catch((err) => say(describe(err)));
   });
@@ -482,11 +597,9 @@ function start() {
     }
     setTimeout(loop, REFRESH_MS);
   };
-  openSales()
-    .then((sales) => {
-      state.sales = sales;
-      return showSale(sales[0]?.sale_id ?? null);
-    })
+  loadSales()
+    .then(() => showSale(state.sales[0]?.sale_id ?? null))
+    .then(() => showTicketsOf(currentUser()))
     .catch((err) => say(describe(err), "offline"))
     .finally(() => setTimeout(loop, REFRESH_MS));
 }
