@@ -37,7 +37,8 @@ afterAll(async () => {
 
 /** Admits, reserves, pays and marks paid one ticket, as a worker would just before settling it. */
 async function paidTicket(saleId: string, userId: string, itemId: string): Promise<Settlement> {
-  const a = await admit(env.deps, createSaleDirectory(env.deps), { userId, itemId });
+  // Each round's sale numbers its items 1..N, like the others still open: it is named.
+  const a = await admit(env.deps, createSaleDirectory(env.deps), { userId, itemId, saleId });
   const s = { ticketId: a.ticketId, saleId, itemId, userId };
   const k = step.ticketKeys(env.deps, s);
   const holder = `${a.ticketId}:${randomBytes(4).toString("hex")}`;

@@ -2,7 +2,8 @@ import { eq, sql } from "drizzle-orm";
 import { items, sales } from "../db/schema.js";
 import type { Deps } from "../deps.js";
 import { AppError } from "../errors.js";
-import { loadSale } from "./load.js";
+import type { HeldLock } from "../lock.js";
+import { loadSale, takeLoadLock } from "./load.js";
 import type { CheckoutMode } from "./mode.js";
 
 export interface NewItem {
@@ -56,33 +57,42 @@ export async function createSale(deps: Deps, input: NewSale): Promise<{ saleId: 
   // up first, so no insert is tried, and no sequence value burnt, for a sale that exists.
   let existing = await existingSale(db, input.slotKey);
   if (existing === null) {
-    const saleId = await db.transaction(async (tx) => {
-      // Creators of one slot queue here (two schedulers, a retry), so the one that comes
-      // second finds the first's sale instead of inserting and burning an id on the conflict.
-      await tx.execute(sql`select pg_advisory_xact_lock(${SLOT_LOCK}, hashtext(${input.slotKey}))`);
-      if ((await existingSale(tx, input.slotKey)) !== null) return null;
-      const [row] = await tx
-        .insert(sales)
-        .values({
-          slotKey: input.slotKey,
-          kind: input.kind,
-          startsAt: input.startsAt,
-          endsAt: input.endsAt,
-          userLimit: input.userLimit,
-          itemCount: input.items.length,
-          ...mode,
-        })
-        .returning({ id: sales.id });
-      if (!row) throw new Error(`sale ${input.slotKey} was not inserted`);
-      for (let i = 0; i < input.items.length; i += INSERT_BATCH) {
-        const chunk = input.items.slice(i, i + INSERT_BATCH).map((it) => ({ saleId: row.id, ...it }));
-        await tx.insert(items).values(chunk);
-      }
-      return row.id;
-    });
+    let lock: HeldLock | null = null;
+    const saleId = await db
+      .transaction(async (tx) => {
+        // Creators of one slot queue here (two schedulers, a retry), so the one that comes
+        // second finds the first's sale instead of inserting and burning an id on the conflict.
+        await tx.execute(sql`select pg_advisory_xact_lock(${SLOT_LOCK}, hashtext(${input.slotKey}))`);
+        if ((await existingSale(tx, input.slotKey)) !== null) return null;
+        const [row] = await tx
+          .insert(sales)
+          .values({
+            slotKey: input.slotKey,
+            kind: input.kind,
+            startsAt: input.startsAt,
+            endsAt: input.endsAt,
+            userLimit: input.userLimit,
+            itemCount: input.items.length,
+            ...mode,
+          })
+          .returning({ id: sales.id });
+        if (!row) throw new Error(`sale ${input.slotKey} was not inserted`);
+        for (let i = 0; i < input.items.length; i += INSERT_BATCH) {
+          const chunk = input.items.slice(i, i + INSERT_BATCH).map((it) => ({ saleId: row.id, ...it }));
+          await tx.insert(items).values(chunk);
+        }
+        // Held from before anyone can see the sale until it is loaded: another scheduler that
+        // finds it waits for this fresh load rather than loading it first as a reload.
+        lock = await takeLoadLock(deps, String(row.id));
+        return row.id;
+      })
+      .catch(async (err: unknown) => {
+        await (lock as HeldLock | null)?.release();
+        throw err;
+      });
     if (saleId !== null) {
       // Just created: no ticket of it exists anywhere, so its numbers may start at 1.
-      await loadSale(deps, String(saleId), { fresh: true });
+      await loadSale(deps, String(saleId), { fresh: true, ...(lock ? { lock } : {}) });
       return { saleId: String(saleId), created: true };
     }
     // Someone else created it; its transaction has committed (the lock waited for it).

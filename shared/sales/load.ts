@@ -27,11 +27,22 @@ export async function loadSale(deps: Deps, saleId: string, opts: LoadOptions = {
 export interface LoadOptions {
   /** The sale was created a moment ago by this process: no ticket of it was ever handed out. */
   fresh?: boolean;
+  /** The sale's load lock, taken by its creator before the sale was committed (takeLoadLock). */
+  lock?: HeldLock;
 }
 
 // A loader that died lets go of its sale after this; a live one renews it on a timer, through every step.
 const LOAD_LOCK_MS = 5000;
 const LOCK_POLL_MS = 50;
+
+/**
+ * The sale's load lock, for its creator to take before committing the sale: a scheduler that
+ * finds the sale a moment later then waits for the creator's fresh load instead of loading it
+ * first as a reload (whose ticket numbers start past the lost-Redis margin).
+ */
+export function takeLoadLock(deps: Pick<Deps, "redis" | "keys">, saleId: string): Promise<HeldLock | null> {
+  return takeLock(deps.redis, deps.keys.loadLock(saleId), LOAD_LOCK_MS);
+}
 
 /**
  * loadSale, returning the tickets Redis had lost that were re-created from
@@ -45,8 +56,8 @@ export async function reloadSale(
   opts: LoadOptions = {},
 ): Promise<TicketJob[] | null> {
   const { db, redis, keys } = deps;
-  let lock: HeldLock | null = null;
-  for (;;) {
+  let lock: HeldLock | null = opts.lock ?? null;
+  while (!lock) {
     if ((await redis.exists(keys.sale(saleId))) === 1) return null;
     lock = await takeLock(redis, keys.loadLock(saleId), LOAD_LOCK_MS);
     if (lock) break;
