@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { type SQLWrapper, sql } from "drizzle-orm";
 import {
   bigint,
   bigserial,
@@ -40,6 +40,14 @@ export const sales = pgTable(
   ],
 );
 
+/**
+ * Natural order of item ids: the text before the first digit, then the number its first run
+ * of digits makes (-1 without one), then the id as text; so 1, 2, 10, 100, and A2 before A10.
+ */
+export const itemIdPrefix = (id: SQLWrapper) => sql`substring(${id} from '^[^0-9]*')`;
+export const itemIdNumber = (id: SQLWrapper) =>
+  sql`coalesce(substring(${id} from '^[^0-9]*([0-9]+)')::numeric, -1)`;
+
 export const items = pgTable(
   "items",
   {
@@ -57,6 +65,9 @@ export const items = pgTable(
     // No oversell, whatever Redis says.
     check("items_sold_within_stock", sql`${t.sold} >= 0 AND ${t.sold} <= ${t.stock}`),
     index("items_item_id").on(t.itemId),
+    // A sale's items in natural id order (shared/sales/view.ts listItems sorts and pages by
+    // these same expressions): a page of a 10,000-item sale reads its rows, not all of them.
+    index("items_natural_order").on(t.saleId, itemIdPrefix(t.itemId), itemIdNumber(t.itemId), t.itemId),
   ],
 );
 

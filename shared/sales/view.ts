@@ -1,5 +1,5 @@
 import { and, asc, eq, sql } from "drizzle-orm";
-import { items, sales } from "../db/schema.js";
+import { itemIdNumber, itemIdPrefix, items, sales } from "../db/schema.js";
 import type { Deps } from "../deps.js";
 import { saleStatus } from "./directory.js";
 import type { CheckoutMode } from "./mode.js";
@@ -152,11 +152,8 @@ export async function saleHasItem(deps: Pick<Deps, "db">, saleId: string, itemId
   return row !== undefined;
 }
 
-// Natural order of item ids: by the text before the first digit, then by the number the
-// first run of digits makes, then as text; so 1, 2, 10, 100 and A2 before A10 (as text
-// alone: 1, 10, 100, 2). An id without digits counts its number as -1, before any other.
-const idPrefix = sql`substring(${items.itemId} from '^[^0-9]*')`;
-const idNumber = sql`coalesce(substring(${items.itemId} from '^[^0-9]*([0-9]+)')::numeric, -1)`;
+const idPrefix = itemIdPrefix(items.itemId);
+const idNumber = itemIdNumber(items.itemId);
 
 /**
  * One page of a sale's items in natural id order (1, 2, 10, 100); `cursor` is the last item
@@ -165,8 +162,8 @@ const idNumber = sql`coalesce(substring(${items.itemId} from '^[^0-9]*([0-9]+)')
 export async function listItems(deps: Deps, saleId: string, cursor: string | undefined, limit: number) {
   // Keyset paging on the same three keys the page is sorted by, taken from the cursor's id.
   const after = cursor
-    ? sql`(${idPrefix}, ${idNumber}, ${items.itemId}) > (substring(${cursor}::text from '^[^0-9]*'),
-        coalesce(substring(${cursor}::text from '^[^0-9]*([0-9]+)')::numeric, -1), ${cursor}::text)`
+    ? sql`(${idPrefix}, ${idNumber}, ${items.itemId}) >
+        (${itemIdPrefix(sql`${cursor}::text`)}, ${itemIdNumber(sql`${cursor}::text`)}, ${cursor}::text)`
     : undefined;
   const rows = await deps.db
     .select()

@@ -1,0 +1,1 @@
+CREATE INDEX "items_natural_order" ON "items" USING btree ("sale_id",substring("item_id" from '^[^0-9]*'),coalesce(substring("item_id" from '^[^0-9]*([0-9]+)')::numeric, -1),"item_id");
