@@ -46,7 +46,9 @@ export function wrongMethod(r: Rng, ctx: FuzzCtx): FuzzRequest {
 
 export function oddPath(r: Rng): FuzzRequest {
   const path = r.pick([
-    () => "/",
+    // "/" is the storefront now: its odd paths are tries at the files beside it.
+    () => "/storefront/..%2Fstorefront.ts",
+    () => `/storefront/${segment(r)}`,
     () => `/${enc(randomUnicode(r, 20))}`,
     () => `/${segment(r)}/${segment(r)}`,
     () => "/checkout/",
