@@ -90,6 +90,15 @@ describe("an item id open in two sales", () => {
     expect(await code(`user_id=u&id=later&sale_id=${later}`)).toEqual([409, "sale_not_active"]);
     expect(await code("user_id=u&id=only-here&sale_id=987654")).toEqual([404, "item_not_found"]);
     expect(await code("user_id=u&id=only-here&sale_id=01")).toEqual([400, "invalid_request"]);
+    // Selling by the record but not in Redis (being loaded, or restored after a loss): try again shortly.
+    const { redis, keys } = env.deps;
+    await redis.rename(keys.sale(open), `${keys.sale(open)}:aside`);
+    try {
+      const r = await checkout(`user_id=u&id=only-here&sale_id=${open}`);
+      expect([r.status, r.body.error?.code, r.headers.get("retry-after")]).toEqual([503, "unavailable", "1"]);
+    } finally {
+      await redis.rename(`${keys.sale(open)}:aside`, keys.sale(open));
+    }
     const plain = await checkout("user_id=u&id=only-here");
     expect(plain.status).toBe(202);
     expect(plain.body.ticket_id?.startsWith(`${open}-`)).toBe(true);
@@ -164,6 +173,8 @@ describe("GET /sales", () => {
     });
     expect(await retireSale(env.deps, past)).toBe(true);
     expect(await env.deps.redis.exists(env.deps.keys.sale(past))).toBe(0);
+    const late = await checkout(`user_id=u&id=old&sale_id=${past}`);
+    expect([late.status, late.body.error?.code]).toEqual([409, "sale_not_active"]);
 
     const listed: SaleBody[] = [];
     let cursor: string | null = "";

@@ -3,7 +3,7 @@ import type { Deps } from "../deps.js";
 import { AppError, type ErrorCode } from "../errors.js";
 import { ticketId } from "../keys.js";
 import { type SaleDirectory, type SaleWindow, saleStatus } from "../sales/directory.js";
-import { saleHasItem } from "../sales/view.js";
+import { storedItemWindow } from "../sales/view.js";
 import { type Stock, stockOf } from "../tickets/standing.js";
 import { newTicketKey } from "./codes.js";
 import { rateLimited } from "./rate-limit.js";
@@ -101,10 +101,18 @@ export async function admit(deps: Deps, directory: SaleDirectory, input: Checkou
 async function admitIn(deps: Deps, saleId: string, input: CheckoutInput, fingerprint: string) {
   const r = await tryAdmit(deps, saleId, input, fingerprint);
   if (typeof r !== "string") return r;
-  // Not in Redis: a sale that ended long ago (retired) or not loaded yet may still be in PostgreSQL.
-  if (r === "sale_not_active" || (r === "sale_not_found" && (await saleHasItem(deps, saleId, input.itemId))))
+  if (r === "sale_not_active") throw new AppError("sale_not_active", `sale ${saleId} is not open`);
+  const missing = new AppError("item_not_found", `no item ${input.itemId} in sale ${saleId}`);
+  if (r === "item_not_found") throw missing;
+  // Not in Redis: PostgreSQL knows whether the sale has the item and when it sells.
+  const window = await storedItemWindow(deps, saleId, input.itemId);
+  if (!window) throw missing;
+  const now = Date.now();
+  // Ended long ago (retired from Redis), or not near its opening yet.
+  if (now >= window.endsAt || now < window.startsAt - deps.cfg.FAIR_START_WINDOW_S * 1000)
     throw new AppError("sale_not_active", `sale ${saleId} is not open`);
-  throw new AppError("item_not_found", `no item ${input.itemId} in sale ${saleId}`);
+  // Selling now by the record, but not (yet, or again) in Redis: being loaded, or restored after a loss.
+  throw new AppError("unavailable", `sale ${saleId} is being loaded; try again shortly`, 1);
 }
 
 /**

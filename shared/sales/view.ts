@@ -141,15 +141,23 @@ export async function latestSaleWithItem(deps: Deps, itemId: string): Promise<st
   return row ? String(row.saleId) : null;
 }
 
-/** Whether PostgreSQL has this item in this sale (for a sale no longer, or not yet, in Redis). */
-export async function saleHasItem(deps: Pick<Deps, "db">, saleId: string, itemId: string): Promise<boolean> {
-  if (!/^[0-9]{1,18}$/.test(saleId)) return false;
+/**
+ * The window (ms) of a sale in PostgreSQL that has this item, or null: for a sale no longer,
+ * or not yet, in Redis.
+ */
+export async function storedItemWindow(
+  deps: Pick<Deps, "db">,
+  saleId: string,
+  itemId: string,
+): Promise<{ startsAt: number; endsAt: number } | null> {
+  if (!/^[0-9]{1,18}$/.test(saleId)) return null;
   const [row] = await deps.db
-    .select({ itemId: items.itemId })
+    .select({ startsAt: sales.startsAt, endsAt: sales.endsAt })
     .from(items)
+    .innerJoin(sales, eq(sales.id, items.saleId))
     .where(and(eq(items.saleId, Number(saleId)), eq(items.itemId, itemId)))
     .limit(1);
-  return row !== undefined;
+  return row ? { startsAt: row.startsAt.getTime(), endsAt: row.endsAt.getTime() } : null;
 }
 
 const idPrefix = itemIdPrefix(items.itemId);
