@@ -33,6 +33,14 @@ export async function setPayments(http: HttpClient, body: Record<string, unknown
   return expect("PUT /admin/payments", http.send("PUT", "/admin/payments", { body, admin: true }), 200);
 }
 
+export async function getPayments(http: HttpClient): Promise<Record<string, unknown>> {
+  return (await expect(
+    "GET /admin/payments",
+    http.send("GET", "/admin/payments", { admin: true }),
+    200,
+  )) as Record<string, unknown>;
+}
+
 export async function getSale(http: HttpClient, saleId: string): Promise<SaleView> {
   return (await expect(`GET /sales/${saleId}`, http.send("GET", `/sales/${saleId}`), 200)) as SaleView;
 }

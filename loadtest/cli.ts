@@ -13,7 +13,8 @@ import { runLoad } from "./run.js";
 const HELP = `npm run loadtest -- [options]
 
 target
-  --url URL               the API (default http://127.0.0.1:3000); only this machine unless --allow-remote
+  --url URL               the API (default http://127.0.0.1:$PORT, PORT from the environment, else 3000);
+                          only this machine unless --allow-remote
   --allow-remote          allow a target that is not on this machine
   --admin-user U          admin user for creating a sale / setting payments (env ADMIN_USER, default admin)
   --admin-password P      admin password (env ADMIN_PASSWORD)
@@ -28,8 +29,9 @@ sale
   --sale-duration S       how long the created sale stays open (default 3600)
   --mode direct|two_step  the created sale's checkout mode (default: the system's CHECKOUT_MODE)
   --hold-s S              two_step only: seconds a checkout code holds its unit (default: the system's HOLD_S)
-payments (PUT /admin/payments before the run)
+payments (PUT /admin/payments before the run; what they change is put back when the run ends)
   --failure-rate R  --hang-rate R  --latency MIN[-MAX]  --timeout-ms MS  --slots N
+  --keep-payments         leave the payment settings as the run set them
 crowd
   --users N               distinct users in all (default 1000): the bound in count
   --concurrency C         users at once (default 100)
@@ -80,6 +82,7 @@ const spec = {
   latency: { type: "string" },
   "timeout-ms": { type: "string" },
   slots: { type: "string" },
+  "keep-payments": { type: "boolean" },
   users: { type: "string" },
   concurrency: { type: "string" },
   rate: { type: "string" },
@@ -153,7 +156,7 @@ export function parseCli(
     help: Boolean(v.help),
     json: Boolean(v.json),
     out: v.out ?? null,
-    url: v.url ?? d.url,
+    url: v.url ?? (env.PORT ? `http://127.0.0.1:${env.PORT}` : d.url),
     allowRemote: Boolean(v["allow-remote"]),
     admin: password ? { user: v["admin-user"] ?? env.ADMIN_USER ?? "admin", password } : null,
     jwtSecret: v["jwt-secret"] ?? env.AUTH_JWT_SECRET ?? null,
@@ -169,6 +172,7 @@ export function parseCli(
         }
       : null,
     payments: paymentsOf(v),
+    restorePayments: !v["keep-payments"],
     users: num("users", d.users),
     arrival,
     durationS,

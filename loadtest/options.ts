@@ -48,6 +48,8 @@ export interface LoadOptions {
   createSale: SaleSetup | null;
   /** A `PUT /admin/payments` body applied before the run, or null to leave the simulator alone. */
   payments: Record<string, unknown> | null;
+  /** Put back, when the run ends, the payment settings `payments` changed (the CLI does; a bench reads them after). */
+  restorePayments: boolean;
   /** User ids are this prefix and a number, so runs never share a user. */
   userPrefix: string;
   seed: number;
@@ -87,6 +89,7 @@ export function defaultOptions(): LoadOptions {
     saleId: null,
     createSale: null,
     payments: null,
+    restorePayments: false,
     userPrefix: `lt${randomBytes(3).toString("hex")}-`,
     seed: Date.now() % 2 ** 31,
     checkInvariants: true,

@@ -2,7 +2,7 @@ import * as api from "./api.js";
 import { CHECK_LANES, settleAndCheck, userId } from "./check.js";
 import { hotChoice, type ItemChoice, seededRandom, uniformChoice, zipfChoice } from "./choice.js";
 import { type ClientCtx, runUser, type UserPlan } from "./client.js";
-import { createHttp, createLanes, type HttpClient, type Lanes } from "./http.js";
+import { createHttp, createLanes, type HttpClient, type Lanes, NetworkError } from "./http.js";
 import type { SaleView } from "./invariants.js";
 import { defaultOptions, type LoadOptions, validate } from "./options.js";
 import { startProgress } from "./progress.js";
@@ -56,11 +56,48 @@ export async function runLoad(input: LoadInput, hooks: LoadHooks = {}): Promise<
 async function run(o: LoadOptions, lanes: Lanes, ops: HttpClient, hooks: LoadHooks): Promise<Report> {
   const startedAt = new Date();
   const random = seededRandom(o.seed);
-  const sale = await targetSale(o, ops);
+  const sale = await reachable(o.url, targetSale(o, ops));
+  // What the run changes, as it was: put back when the run ends, however it ends.
+  const before = o.payments && o.restorePayments ? await api.getPayments(ops) : null;
   if (o.payments) {
     await api.setPayments(ops, o.payments);
     await new Promise((r) => setTimeout(r, SETTINGS_FOLLOW_MS));
   }
+  try {
+    return await crowdAndCheck(o, lanes, ops, hooks, sale, startedAt, random);
+  } finally {
+    if (before && o.payments) {
+      const back = Object.fromEntries(Object.keys(o.payments).map((k) => [k, before[k]]));
+      await api.setPayments(ops, back).catch((err: Error) => {
+        process.stderr.write(
+          `could not put the payment settings back (${err.message}): ${JSON.stringify(back)}\n`,
+        );
+      });
+    }
+  }
+}
+
+/** The first request's answer; a target that does not answer is named, with what to check. */
+async function reachable<T>(url: string, first: Promise<T>): Promise<T> {
+  try {
+    return await first;
+  } catch (err) {
+    if (!(err instanceof NetworkError)) throw err;
+    throw new Error(
+      `cannot reach the API at ${url} (${err.code}): is it running? (npm start; --url, or PORT, names another)`,
+    );
+  }
+}
+
+async function crowdAndCheck(
+  o: LoadOptions,
+  lanes: Lanes,
+  ops: HttpClient,
+  hooks: LoadHooks,
+  sale: SaleView,
+  startedAt: Date,
+  random: () => number,
+): Promise<Report> {
   const choice = await chooser(o, ops, sale.sale_id, random);
   const stats = createStats(random);
   stats.soldOutTarget = sale.stock.available + sale.stock.reserved;

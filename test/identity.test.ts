@@ -131,14 +131,18 @@ describe.each([
     const { generateKeyPairSync } = await import("node:crypto");
     const { mkdtempSync, writeFileSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
-    const encoding = {
-      publicKeyEncoding: { type: "spki", format: "pem" },
-      privateKeyEncoding: { type: "pkcs8", format: "pem" },
-    } as const;
     const pair = () =>
       kind === "rsa"
-        ? generateKeyPairSync("rsa", { modulusLength: 2048, ...encoding })
-        : generateKeyPairSync("ec", { namedCurve: "P-256", ...encoding });
+        ? generateKeyPairSync("rsa", {
+            modulusLength: 2048,
+            publicKeyEncoding: { type: "spki", format: "pem" },
+            privateKeyEncoding: { type: "pkcs8", format: "pem" },
+          })
+        : generateKeyPairSync("ec", {
+            namedCurve: "P-256",
+            publicKeyEncoding: { type: "spki", format: "pem" },
+            privateKeyEncoding: { type: "pkcs8", format: "pem" },
+          });
     const ours = pair();
     const theirs = pair();
     const file = `${mkdtempSync(`${tmpdir()}/fs-jwt-`)}/public.pem`;

@@ -95,4 +95,29 @@ describe("the load generator", () => {
     // Every abandoned hold expired (payers' holds may too, on a slow machine).
     expect(report.tickets.reasons.hold_expired ?? 0).toBeGreaterThanOrEqual(report.holds.abandoned);
   });
+
+  it("puts back the payment settings it changed when asked (as the command line does), and names a target it cannot reach", async () => {
+    const read = async () =>
+      (await env.json<Record<string, unknown>>("/admin/payments", { admin: true })).body;
+    const before = await read();
+    await runLoad({
+      url: env.url,
+      admin: ADMIN,
+      createSale: { items: 20, stockPerItem: 1, userLimit: 1, durationS: 600 },
+      payments: { failure_rate: 0.5, latency_ms: { min: 1, max: 3 } },
+      restorePayments: true,
+      users: 20,
+      arrival: { kind: "concurrency", concurrency: 10 },
+      durationS: 5,
+      drainS: 10,
+      checkUsers: 5,
+    });
+    const after = await read();
+    expect(after.failure_rate).toEqual(before.failure_rate);
+    expect(after.latency_ms).toEqual(before.latency_ms);
+
+    await expect(runLoad({ url: "http://127.0.0.1:9", durationS: 1 })).rejects.toThrow(
+      /cannot reach the API at http:\/\/127\.0\.0\.1:9/,
+    );
+  });
 });

@@ -318,6 +318,14 @@ describe("command line", () => {
     expect(validate(parseCli(["--url", "http://[::1]:3000"]))).toEqual([]);
     expect(() => parseCli(["--users", "many"])).toThrow(/--users/);
   });
+
+  it("targets PORT when no --url is given, and puts the payment settings back unless told to keep them", () => {
+    expect(parseCli([], { PORT: "4123" }).url).toBe("http://127.0.0.1:4123");
+    expect(parseCli([], {}).url).toBe("http://127.0.0.1:3000");
+    expect(parseCli(["--url", "http://127.0.0.1:5000"], { PORT: "4123" }).url).toBe("http://127.0.0.1:5000");
+    expect(parseCli([], {}).restorePayments).toBe(true);
+    expect(parseCli(["--keep-payments"], {}).restorePayments).toBe(false);
+  });
 });
 
 describe("two_step options", () => {

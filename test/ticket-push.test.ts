@@ -1,4 +1,5 @@
 import http from "node:http";
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TicketView } from "../shared/tickets/view.js";
 import { sleep } from "../shared/time.js";
@@ -116,7 +117,8 @@ describe("push on one API process (in-process system)", () => {
     const third = await checkout(env, "still3", "still");
     const key = env.deps.keys.ticket(saleId, third.ticket_id.split("-")[1] ?? "");
     // Every read of the third ticket by the API, seen by Redis itself.
-    const monitor = await env.deps.redis.duplicate().monitor();
+    // A single Redis here (tests run against one server, not a cluster).
+    const monitor = await (env.deps.redis.duplicate() as Redis).monitor();
     const reads: number[] = [];
     monitor.on("monitor", (_time: string, args: string[]) => {
       if (args[0]?.toLowerCase() === "hgetall" && args[1] === key) reads.push(Date.now());
@@ -129,8 +131,7 @@ describe("push on one API process (in-process system)", () => {
       // Each place shown, the line stands still a while (no worker yet; then two slow payments).
       const from = Date.now();
       windows.push({ from, to: from + 700 });
-      if (windows.length === 1)
-        void sleep(900).then(() => startWorker(env.deps).then((w) => (worker = w)));
+      if (windows.length === 1) void sleep(900).then(() => startWorker(env.deps).then((w) => (worker = w)));
     });
     try {
       expect(events.map((e) => [e.event, e.ticket.position])).toEqual([
