@@ -301,6 +301,10 @@ describe("GET /users/:id/purchases", () => {
       get("an empty sale_id", "/users/u1/purchases?sale_id="),
       get("a sale_id with a leading zero", "/users/u1/purchases?sale_id=0{sale}"),
       get("a 19-digit sale_id", `/users/u1/purchases?sale_id=${"9".repeat(19)}`),
+      get("limit=0", "/users/u1/purchases?limit=0"),
+      get("limit=1001", "/users/u1/purchases?limit=1001"),
+      get("limit=abc", "/users/u1/purchases?limit=abc"),
+      get("cursor=abc", "/users/u1/purchases?cursor=abc"),
     ]),
   )("%s", async (_, c) => {
     await refused(c);
@@ -308,7 +312,7 @@ describe("GET /users/:id/purchases", () => {
 
   it("an unknown user has no purchases: 200, not an error", async () => {
     const res = await env.json("/users/nobody/purchases");
-    expect(res).toMatchObject({ status: 200, body: { purchases: [] } });
+    expect(res).toMatchObject({ status: 200, body: { purchases: [], next_cursor: null } });
   });
 });
 
@@ -479,7 +483,8 @@ describe("unknown routes and wrong methods", () => {
     as(404, "not_found", bad(`${method} ${path}`, { method, path, admin }));
   it.each(
     named([
-      notFound("GET", "/"),
+      // "/" is the storefront page (test/storefront.test.ts); a file beside it that is not there is not.
+      notFound("GET", "/storefront/nope.js"),
       notFound("GET", "/nope"),
       notFound("POST", "/nope"),
       notFound("GET", "/tickets"),

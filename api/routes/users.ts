@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, gt } from "drizzle-orm";
 import { purchases } from "../../shared/db/schema.js";
 import { AppError } from "../../shared/errors.js";
 import type { ApiCtx } from "../context.js";
@@ -12,7 +12,7 @@ const route = createRoute({
   path: "/users/{user_id}/purchases",
   tags: ["shoppers"],
   security: shopperSecurity,
-  summary: "A user's purchases, oldest first (an unknown user has none)",
+  summary: "A user's purchases, oldest first, a page at a time (an unknown user has none)",
   request: { params: userParams, query: purchasesQuery },
   responses: {
     200: json(purchasesSchema, "The purchases."),
@@ -23,16 +23,27 @@ const route = createRoute({
 export function userRoutes(ctx: ApiCtx) {
   return router().openapi(route, async (c) => {
     const { user_id: userId } = c.req.valid("param");
-    const { sale_id } = c.req.valid("query");
+    const { sale_id, cursor, limit } = c.req.valid("query");
     // With shopper identity, a user's purchases are theirs alone (404, as if there were no such user).
     const shopper = shopperOf(c);
     if (shopper !== undefined && shopper !== userId) throw new AppError("not_found", "no such user");
-    const where = sale_id
-      ? and(eq(purchases.userId, userId), eq(purchases.saleId, Number(sale_id)))
-      : eq(purchases.userId, userId);
-    const rows = await ctx.deps.db.select().from(purchases).where(where).orderBy(asc(purchases.id));
+    const where = and(
+      eq(purchases.userId, userId),
+      sale_id ? eq(purchases.saleId, Number(sale_id)) : undefined,
+      cursor ? gt(purchases.id, Number(cursor)) : undefined,
+    );
+    // One more than the page, to know whether another follows.
+    const found = await ctx.deps.db
+      .select()
+      .from(purchases)
+      .where(where)
+      .orderBy(asc(purchases.id))
+      .limit(limit + 1);
+    const rows = found.slice(0, limit);
+    const last = rows.at(-1);
     return c.json(
       {
+        next_cursor: found.length > limit && last ? String(last.id) : null,
         purchases: rows.map((p) => ({
           purchase_id: String(p.id),
           ticket_id: p.ticketId,

@@ -43,7 +43,13 @@ export const salesPage = z
 export const itemParams = z.object({ item_id: idString });
 
 export const userParams = z.object({ user_id: idString });
-export const purchasesQuery = z.object({ sale_id: saleIdString.optional() });
+// A user's purchases come a page at a time: across many sales the list has no bound.
+export const MAX_PURCHASES_PAGE = 1000;
+export const purchasesQuery = z.object({
+  sale_id: saleIdString.optional(),
+  cursor: saleIdString.optional().openapi({ description: "`next_cursor` of the previous page." }),
+  limit: z.coerce.number().int().min(1).max(MAX_PURCHASES_PAGE).default(MAX_PURCHASES_PAGE),
+});
 
 export const purchasesSchema = z
   .object({
@@ -58,6 +64,7 @@ export const purchasesSchema = z
         })
         .strict(),
     ),
+    next_cursor: saleIdString.nullable().openapi({ description: "null on the last page." }),
   })
   .strict()
   .openapi("Purchases");
