@@ -83,6 +83,10 @@ const schema = z
     // How long a job's lock lives without renewal: a crashed worker's job is
     // picked up again after this.
     JOB_LOCK_MS: int(500, 600_000).default(30_000),
+    // Completed checkout jobs kept for the queue dashboard (the newest this many; older ones
+    // are removed as new ones complete): a bounded history of the last sale's jobs. 0 removes
+    // each job as it completes. Failed jobs are kept apart (shared/queues.ts).
+    JOB_HISTORY: int(0, 1_000_000).default(1000),
     // A waiting ticket's job re-checks this often even if nobody wakes it.
     WAIT_RECHECK_MS: int(50, 600_000).default(5_000),
     // CPU priority (nice, 0 to 19) a worker process lowers itself to at start

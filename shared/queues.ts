@@ -47,8 +47,10 @@ export function checkoutQueueOptions(keys: Keys): Omit<QueueOptions, "connection
       // The processor is idempotent, so a retry never settles twice.
       attempts: 1_000_000,
       backoff: { type: "capped" },
-      // Finished jobs are not needed: the ticket in Redis and PostgreSQL is the record.
-      removeOnComplete: true,
+      // Completed jobs: how many stay is the workers' to say (checkoutWorkerOptions), so
+      // whichever process added a job, one setting keeps or removes it. A
+      // failed job (a bad payload, or one edited into one on the dashboard) stays a day for
+      // a person to look at; the sweeper retries it with its data rebuilt.
       removeOnFail: { age: 24 * 3600, count: 10_000 },
     },
     // BullMQ writes an event per job move to a stream kept at 10,000 by default; nothing
@@ -68,6 +70,10 @@ export function checkoutWorkerOptions(cfg: Config, keys: Keys): Omit<WorkerOptio
     stalledInterval: Math.max(250, Math.floor(cfg.JOB_LOCK_MS / 2)),
     // A ticket must end even if workers keep dying under it.
     maxStalledCount: 50,
+    // The ticket in Redis and PostgreSQL is the record; completed jobs stay only as the
+    // queue dashboard's recent history, the newest JOB_HISTORY of them (count 0: removed at
+    // once). BullMQ applies it to jobs that name no retention of their own: none here do.
+    removeOnComplete: { count: cfg.JOB_HISTORY },
     settings: {
       // 100 ms doubling, capped at 5 s: a store that comes back is used within seconds.
       backoffStrategy: (attempts: number) => Math.min(100 * 2 ** Math.max(0, attempts - 1), 5000),

@@ -53,6 +53,30 @@ describe("tickets that lost their job", () => {
     await waitForRest(env.deps, saleId);
     expect((await checkInvariants(env.deps, saleId)).violations).toEqual([]);
   });
+  it("a ticket still not final behind a completed job (kept for the dashboard, JOB_HISTORY) is swept up and ends", async () => {
+    const saleId = await env.createSale({ items: [{ item_id: "kept", stock: 2 }] });
+    const bought = await env.json<{ ticket_id: string }>(
+      `/checkout?user_id=first&id=kept&sale_id=${saleId}`,
+      {
+        method: "POST",
+      },
+    );
+    expect(await untilFinal(env, bought.body.ticket_id)).toMatchObject({ status: "purchased" });
+    const a = await admit(env.deps, createSaleDirectory(env.deps), { userId: "behind", itemId: "kept" });
+    // Its job, by its ref, completes having run for another ticket, one already final.
+    const job = await queue.add(
+      TICKET_JOB,
+      { ticketId: bought.body.ticket_id, saleId, itemId: "kept", userId: "first" },
+      { jobId: refOf(a.ticketId) },
+    );
+    for (let i = 0; i < 500 && (await job.getState()) !== "completed"; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(await job.getState()).toBe("completed");
+    expect(await sweep(env.deps, queue, Date.now() + 60_000)).toEqual([a.ticketId]);
+    expect(await untilFinal(env, a.ticketId)).toMatchObject({ status: "purchased" });
+    await waitForRest(env.deps, saleId);
+    expect((await checkInvariants(env.deps, saleId)).violations).toEqual([]);
+  });
 });
 
 describe("two attempts at one ticket", () => {

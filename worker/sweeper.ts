@@ -145,7 +145,7 @@ function liveBatches(deps: Deps, queue: Queue, saleId: string) {
 
 /**
  * Gives a ticket its job (by its ref, as shared/checkout/enqueue.ts does), or retries a
- * failed one with its data rebuilt from the ticket: a job that failed because its data
+ * finished one with its data rebuilt from the ticket: a job that failed because its data
  * was spoiled (edited on the dashboard, which shows refs in place of ids) would
  * otherwise fail again at every sweep, and its ticket never end.
  */
@@ -155,9 +155,12 @@ async function revive(queue: Queue, ref: string, data: Record<string, string>): 
     await queue.add(TICKET_JOB, data, { jobId: ref });
     return true;
   }
-  if ((await job.getState()) === "failed") {
+  // A completed job is kept a while for the dashboard (JOB_HISTORY); a ticket still not
+  // final behind one is run again, as it would be given a new job were the old one removed.
+  const state = await job.getState();
+  if (state === "failed" || state === "completed") {
     await job.updateData(data);
-    await job.retry("failed");
+    await job.retry(state);
     return true;
   }
   return false;
