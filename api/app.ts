@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { AppError } from "../shared/errors.js";
+import { adminActionLog } from "./admin-actions.js";
 import { adminAuth } from "./auth.js";
 import type { ApiCtx } from "./context.js";
 import { errorResponse, onError } from "./errors.js";
@@ -10,6 +11,7 @@ import { requestLogging } from "./logging.js";
 import { createMetrics } from "./metrics.js";
 import { header } from "./node-request.js";
 import { documentOf, router } from "./openapi.js";
+import { adminActionRoutes } from "./routes/admin-actions.js";
 import { adminLiveRoutes } from "./routes/admin-live.js";
 import { adminPageRoutes } from "./routes/admin-page.js";
 import { adminPaymentRoutes } from "./routes/admin-payments.js";
@@ -81,6 +83,8 @@ export function createApp(ctx: ApiCtx) {
   // The other public route with a body: a code is some 60 characters.
   app.use("/purchase", limitBody(MAX_CHECKOUT_BODY_BYTES, "a purchase body is at most 4 KB"));
   app.use("/admin/*", adminAuth(ctx.deps.cfg));
+  // Every admin change, with who made it: logged, and kept for the live page.
+  app.use("/admin/*", adminActionLog(ctx.deps));
   // Signed shopper identity, when configured: the shopper routes take the user from the token.
   const identity = identityFrom(ctx.deps.cfg);
   if (identity) for (const path of SHOPPER_ROUTES) app.use(path, identity);
@@ -100,6 +104,7 @@ export function createApp(ctx: ApiCtx) {
   app.route("/", adminSaleRoutes(ctx));
   app.route("/", adminPaymentRoutes(ctx));
   app.route("/", adminLiveRoutes(ctx));
+  app.route("/", adminActionRoutes(ctx));
   app.route("/", adminPageRoutes());
   app.route("/", adminStockRoutes(ctx));
   app.route("/", metricsRoutes(metrics));

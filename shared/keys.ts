@@ -35,6 +35,8 @@ export function makeKeys(prefix: string) {
     epoch: `${global}:epoch`,
     /** STRING: held by the one process rebuilding an emptied Redis. */
     rebuildLock: `${global}:rebuild:lock`,
+    /** LIST of JSON lines, newest first, capped: the recent admin actions (api/admin-actions.ts). */
+    adminActions: `${global}:admin:actions`,
     /**
      * HASH: a token bucket of the checkout rate limit per client address (the
      * per-user one is `userBucket`, with the sale's keys).

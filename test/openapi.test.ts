@@ -273,6 +273,13 @@ describe("answers match the document", () => {
       stock: { total: 5 },
     });
     expect((await check("GET /admin/live", "/admin/live", admin)).status).toBe(200);
+    // The changes above, newest first, as the live page's panel shows them.
+    expect((await check("GET /admin/actions", "/admin/actions?limit=2", admin)).body).toMatchObject({
+      actions: [
+        { method: "POST", path: "/admin/items/A1/stock", outcome: "ok" },
+        { method: "PUT", path: "/admin/payments/profile", outcome: "ok" },
+      ],
+    });
     expect((await check("GET /admin/queues", "/admin/queues", admin)).status).toBe(200);
   });
 

@@ -3,10 +3,12 @@
 // needs no long-lived connection through proxies, and a missed answer costs one
 // second, not a reconnect.
 
+import { refreshAdminLog } from "./admin-log.js";
 import { drawChart, drawLegend } from "./chart.js";
 import { initControls, renderControls } from "./controls.js";
+import { initPicker, readPicked } from "./picker.js";
 import { renderTiles } from "./tiles.js";
-import { fmtCount, fmtRate, gauge, perSecond, refusedTotal, setText } from "./util.js";
+import { apiUrl, fmtCount, fmtRate, gauge, perSecond, refusedTotal, setText } from "./util.js";
 
 const POLL_MS = 1000;
 // Past this, the figures on screen are stale enough to say so.
@@ -24,7 +26,11 @@ const COLORS = {
 };
 
 let lastLive = null;
+let lastPicked = null;
 let lastOkAt = 0;
+let timer = 0;
+// Each poll's number: a poll started since (a sale picked) makes an older one's answer stale.
+let generation = 0;
 
 function windowS() {
   return Number(document.getElementById("window").value);
@@ -63,10 +69,20 @@ function renderCharts(live) {
   drawLegend(document.querySelector('[data-field="legend.load"]'), load, fmtCount);
 }
 
-function render(live) {
-  renderTiles(live);
+function render(live, picked) {
+  // A picked sale's tiles come from /stats; the rest is every sale's.
+  renderTiles(picked ? { ...live, sale: picked.sale } : live);
   renderCharts(live);
   renderControls(live.payments);
+}
+
+async function readLive() {
+  const res = await fetch(apiUrl("/admin/live"), { cache: "no-store" });
+  if (!res.ok) {
+    const body = await res.json().catch(() => null);
+    throw new Error(`GET /admin/live answered ${res.status}: ${body?.error?.message ?? res.statusText}`);
+  }
+  return res.json();
 }
 
 function showError(text) {
@@ -76,28 +92,33 @@ function showError(text) {
 }
 
 async function poll() {
-  try {
-    const res = await fetch("/admin/live", { cache: "no-store" });
-    if (!res.ok) {
-      const body = await res.json().catch(() => null);
-      throw new Error(`GET /admin/live answered ${res.status}: ${body?.error?.message ?? res.statusText}`);
-    }
-    lastLive = await res.json();
+  clearTimeout(timer);
+  const mine = ++generation;
+  const [live, picked, log] = await Promise.allSettled([readLive(), readPicked(), refreshAdminLog()]);
+  if (mine !== generation) return;
+  const failed = [live, picked, log].find((r) => r.status === "rejected");
+  if (live.status === "fulfilled" && picked.status === "fulfilled") {
+    lastLive = live.value;
+    lastPicked = picked.value;
     lastOkAt = Date.now();
-    render(lastLive);
-    showError("");
-  } catch (err) {
-    showError(`${err.message}. Retrying every second; the figures below are from the last answer.`);
+    render(lastLive, lastPicked);
   }
+  showError(
+    failed
+      ? `${failed.reason.message}. Retrying every second; the figures below are from the last answer.`
+      : "",
+  );
   const age = lastOkAt ? Date.now() - lastOkAt : Number.POSITIVE_INFINITY;
   setText(
     "updated",
     !lastOkAt ? "no data yet" : age > STALE_MS ? `stale: ${Math.round(age / 1000)} s old` : "live",
   );
-  setTimeout(poll, POLL_MS);
+  timer = setTimeout(poll, POLL_MS);
 }
 
 initControls();
+// Another sale picked: its figures at once, not at the next poll.
+initPicker(() => poll());
 document.getElementById("window").addEventListener("change", () => lastLive && renderCharts(lastLive));
 // SVG is drawn in pixels, so a resize redraws at the new size.
 window.addEventListener("resize", () => lastLive && renderCharts(lastLive));

@@ -1,7 +1,7 @@
 // The control panel: the payment simulator's raw settings and the named fault
 // profiles. Every answer of the API, an error above all, shows next to the form.
 
-import { field, setText } from "./util.js";
+import { apiUrl, field, setText } from "./util.js";
 
 const settingsForm = () => document.getElementById("settings");
 const profilesForm = () => document.getElementById("profiles");
@@ -26,7 +26,7 @@ let lastPayments = null;
 
 async function send(method, path, body) {
   try {
-    const res = await fetch(path, {
+    const res = await fetch(apiUrl(path), {
       method,
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),

@@ -1,6 +1,15 @@
 // Small helpers shared by the page's modules: element lookup, number formats,
 // and rates from the cumulative counters of /admin/live's history.
 
+/**
+ * An API path as a URL of the page's origin. Chromium refuses to fetch a relative URL
+ * on a page opened as http://user:pass@host/admin (the credentials would go along);
+ * the origin has none, and the browser sends the credentials it was given anyway.
+ */
+export function apiUrl(path) {
+  return new URL(path, location.origin);
+}
+
 /** The element marked data-field="name"; the page's markup is the one place that names them. */
 export function field(name) {
   const el = document.querySelector(`[data-field="${name}"]`);

@@ -35,6 +35,19 @@ function boardAdapter(queue: Queue) {
 }
 
 /**
+ * Reopens the page without the credentials of a `http://user:pass@host/...` URL, before
+ * anything else on it runs. bull-board fetches its translations and API by paths relative
+ * to the page, and Chromium refuses `fetch` of a URL that carries credentials, so such a
+ * page spins forever (its base path is read from `<base href>` and also used as the
+ * router's basename, so it cannot be made absolute). The browser keeps the credentials
+ * it was given for the realm, so the page opened again needs no prompt. (`document.URL`,
+ * not `location.href`: Chromium leaves the credentials out of the latter only.)
+ */
+const WITHOUT_USERINFO =
+  '<script>(function(){var u=new URL(document.URL);if(u.username||u.password){u.username="";u.password="";' +
+  "location.replace(u.href)}})()</script>";
+
+/**
  * The queue dashboard (bull-board) for every queue of the system. Its pages and
  * assets come from the installed @bull-board/ui package: no network needed.
  * Mounted under /admin, so the admin auth covers it.
@@ -46,13 +59,15 @@ export function adminQueueRoutes(queues: Queue[]) {
     serverAdapter: adapter,
     options: { uiConfig: { boardTitle: "Flash sale" } },
   });
-  // bull-board's page links Google Fonts; without the network that is a failed
-  // request and a console error, and its CSS falls back to system fonts anyway.
   return new Hono()
     .use("*", async (c, next) => {
       await next();
       if (!c.res.headers.get("content-type")?.startsWith("text/html")) return;
-      const html = (await c.res.text()).replace(/<link[^>]+fonts\.googleapis\.com[^>]*>/g, "");
+      // bull-board's page links Google Fonts; without the network that is a failed
+      // request and a console error, and its CSS falls back to system fonts anyway.
+      const html = (await c.res.text())
+        .replace(/<link[^>]+fonts\.googleapis\.com[^>]*>/g, "")
+        .replace("<head>", `<head>${WITHOUT_USERINFO}`);
       const headers = new Headers(c.res.headers);
       headers.delete("content-length");
       c.res = new Response(html, { status: c.res.status, headers });
