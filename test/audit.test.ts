@@ -57,8 +57,11 @@ async function soldSale(): Promise<string> {
     ],
     user_limit: 2,
   });
+  // Each test's sale has the same item ids as the others still open: each checkout names its sale.
   await crowd(60, 30, (i) =>
-    env.request(`/checkout?user_id=u${i % 20}&id=${"abc"[i % 3]}`, { method: "POST" }).then((r) => r.text()),
+    env
+      .request(`/checkout?user_id=u${i % 20}&id=${"abc"[i % 3]}&sale_id=${saleId}`, { method: "POST" })
+      .then((r) => r.text()),
   );
   await waitForRest(env.deps, saleId);
   return saleId;
