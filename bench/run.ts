@@ -37,6 +37,8 @@ const HELP = `npm run bench -- [options]
                           git archive HEAD | tar -x -C DIR; git rev-parse HEAD > DIR/COMMIT;
                           ln -s "$PWD/node_modules" DIR/)
   --out DIR               where results go (default bench/results)
+  --env KEY=VALUE         a setting for the system's processes (shared/config.ts), over the bench's
+                          own; repeatable (e.g. --env JOB_HISTORY=0 for an A/B of a setting)
 `;
 
 const ALL: Scenario[] = [sellout, flood, slots, intake, scale];
@@ -56,6 +58,7 @@ const { values: v } = parseArgs({
     "cpu-prof": { type: "string" },
     root: { type: "string" },
     out: { type: "string", default: "bench/results" },
+    env: { type: "string", multiple: true, default: [] },
     help: { type: "boolean", short: "h" },
   },
 });
@@ -76,6 +79,13 @@ const opts: BenchOptions = {
   scaleBacklog: Number(v["scale-backlog"]),
   checkoutThenPoll: Boolean(v["checkout-then-poll"]),
 };
+const systemEnv = Object.fromEntries(
+  v.env.map((pair) => {
+    const at = pair.indexOf("=");
+    if (!/^[A-Z_]+=/.test(pair)) throw new Error(`--env ${pair}: expected KEY=VALUE`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }),
+);
 const nodeArgs = v["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", v["cpu-prof"]] : [];
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
@@ -92,10 +102,16 @@ const machine = {
       ? readFileSync(`${v.root}/COMMIT`, "utf8").trim().slice(0, 12)
       : git(["rev-parse", "--short", "HEAD"], v.root),
   uncommitted_files: git(["status", "--porcelain"], v.root).split("\n").filter(Boolean).length,
+  system_env: systemEnv,
 };
 
 log(`starting the system (${v.workers} worker process${v.workers === "1" ? "" : "es"})`);
-const sys = await startSystem({ workers: Number(v.workers), nodeArgs, ...(v.root ? { root: v.root } : {}) });
+const sys = await startSystem({
+  workers: Number(v.workers),
+  nodeArgs,
+  env: systemEnv,
+  ...(v.root ? { root: v.root } : {}),
+});
 const base = withBaseline ? await startBaseline(nodeArgs) : null;
 const targets: Target[] = [target("system", sys.url, sys.admin, sys, sys.procs)];
 if (base) targets.push(target("baseline", base.url, sys.admin, null, [base.proc]));
