@@ -1,11 +1,17 @@
-import { readFileSync } from "node:fs";
 import { Cluster, Redis, type RedisOptions } from "ioredis";
+import {
+  callScript,
+  defineScripts,
+  loadLua,
+  registerScript,
+  type ScriptArg,
+  type ScriptResult,
+} from "./scripts/define.js";
 
-// Lua scripts live in shared/lua/*.lua, each loaded once per connection with
-// defineCommand (EVALSHA, falling back to EVAL after a Redis restart).
+// Scripts not yet declared beside their callers with defineScript (shared/scripts/define.ts):
+// shared/lua/<name>.lua and their key counts (-1: the count varies and is sent first).
 const SCRIPTS = {
   admit: 11,
-  withdraw: 6,
   reserve: -1,
   extendLease: 1,
   startPayment: -1,
@@ -19,8 +25,6 @@ const SCRIPTS = {
   loadItems: -1,
   loadSale: 3,
   readmit: 2,
-  rateLimit: 1,
-  purchase: 1,
   openRoom: 5,
   peekRoom: 2,
   dropRoom: 1,
@@ -29,22 +33,18 @@ const SCRIPTS = {
   cancel: 8,
 } as const;
 
-export type ScriptName = keyof typeof SCRIPTS;
-type Arg = string | number;
-// Lua tables come back as arrays, nested for scripts that answer per ticket.
-export type ScriptResult = string | number | null | ScriptResult[];
-
 const fileName = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-const sources = Object.fromEntries(
-  Object.keys(SCRIPTS).map((name) => [
-    name,
-    readFileSync(new URL(`./lua/${fileName(name)}.lua`, import.meta.url), "utf8"),
-  ]),
-) as Record<ScriptName, string>;
+for (const [name, numberOfKeys] of Object.entries(SCRIPTS)) {
+  const lua = loadLua(new URL(`./lua/${fileName(name)}.lua`, import.meta.url));
+  registerScript(name, numberOfKeys >= 0 ? numberOfKeys : undefined, lua);
+}
+
+export type { ScriptResult };
 
 /** One Redis or a Redis Cluster: every key a script or MULTI touches shares one hash tag (shared/keys.ts). */
 export type AppRedis = (Redis | Cluster) & {
-  run(name: ScriptName, keys: string[], args: Arg[]): Promise<ScriptResult>;
+  /** Runs a declared script by name (one EVALSHA); declared scripts' own `run` decode the answer too. */
+  run(name: string, keys: string[], args: ScriptArg[]): Promise<ScriptResult>;
 };
 
 /** Where Redis is: a URL (one Redis), or the config, whose REDIS_CLUSTER_NODES picks a cluster. */
@@ -79,20 +79,8 @@ export function createRedis(target: RedisTarget, opts: RedisClientOptions = {}):
   const redis = connect(target, options) as AppRedis;
   // Errors surface on the commands that fail; an unhandled 'error' event would crash the process.
   redis.on("error", () => {});
-  for (const [name, numberOfKeys] of Object.entries(SCRIPTS)) {
-    if (numberOfKeys >= 0) redis.defineCommand(name, { numberOfKeys, lua: sources[name as ScriptName] });
-    else redis.defineCommand(name, { lua: sources[name as ScriptName] });
-  }
-  redis.run = (name, keys, args) => {
-    const fixed = SCRIPTS[name];
-    // biome-ignore lint/suspicious/noExplicitAny: commands added by defineCommand are untyped on Redis.
-    const fn = (redis as any)[name] as (...a: Arg[]) => Promise<ScriptResult>;
-    if (fixed >= 0) {
-      if (keys.length !== fixed) throw new Error(`script ${name} takes ${fixed} keys, got ${keys.length}`);
-      return fn.call(redis, ...keys, ...args);
-    }
-    return fn.call(redis, keys.length, ...keys, ...args);
-  };
+  defineScripts(redis);
+  redis.run = (name, keys, args) => callScript(redis, name, keys, args);
   return redis;
 }
 

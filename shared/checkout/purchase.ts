@@ -2,8 +2,19 @@ import type { Queue } from "bullmq";
 import type { Deps } from "../deps.js";
 import { AppError } from "../errors.js";
 import { ticketId } from "../keys.js";
+import { defineScript, str } from "../scripts/define.js";
 import { parseCode } from "./codes.js";
 import { wakeTickets } from "./enqueue.js";
+
+const confirmHold = defineScript({
+  name: "purchase",
+  lua: new URL("./purchase.lua", import.meta.url),
+  helpers: ["now_ms"],
+  keys: ["ticket"],
+  args: ["secret", "events", "seq", "ticketKey", "shopper"],
+  // 'confirmed', 'again', 'unknown' or 'expired' (purchase.lua).
+  decode: (raw) => ({ outcome: str(raw, 0) }),
+});
 
 /**
  * The contest's second step: a two_step ticket's checkout code confirms its hold, and
@@ -15,12 +26,18 @@ export async function purchase(deps: Deps, queue: Queue, code: string, shopper?:
   const ref = parseCode(code);
   if (!ref) throw notFound();
   const { redis, keys } = deps;
-  const [outcome] = (await redis.run(
-    "purchase",
-    [keys.ticket(ref.saleId, ref.seq)],
+  const { outcome } = await confirmHold.run(
+    redis,
+    { ticket: keys.ticket(ref.saleId, ref.seq) },
     // With shopper identity, another user's code is no code (checked in the script, before anything is confirmed).
-    [ref.secret, keys.events(ref.saleId), ref.seq, ref.key, shopper ?? ""],
-  )) as string[];
+    {
+      secret: ref.secret,
+      events: keys.events(ref.saleId),
+      seq: ref.seq,
+      ticketKey: ref.key,
+      shopper: shopper ?? "",
+    },
+  );
   if (outcome === "unknown" || outcome === "expired") throw notFound();
   const id = ticketId(ref.saleId, ref.seq, ref.key);
   if (outcome === "confirmed") {

@@ -1,9 +1,20 @@
 import type { Deps } from "../deps.js";
 import { parseTicketId } from "../keys.js";
+import { defineScript, str } from "../scripts/define.js";
 import { FINAL_TTL_S } from "../tickets/view.js";
 
+const withdrawScript = defineScript({
+  name: "withdraw",
+  lua: new URL("./withdraw.lua", import.meta.url),
+  helpers: ["now_ms"],
+  keys: ["sale", "item", "pending", "ticket", "line", "idempotency"],
+  args: ["seq", "finalTtlS"],
+  // 'withdrawn', or 'kept' (a worker has it).
+  decode: (raw) => ({ outcome: str(raw, 0) }),
+});
+
 /**
- * Takes back an admission whose ticket could not be queued (shared/lua/withdraw.lua):
+ * Takes back an admission whose ticket could not be queued (withdraw.lua):
  * true when withdrawn, so nothing is left that could later buy; false when a worker has
  * the ticket already, or Redis could not be asked (then the ticket stands, still queued,
  * and the sweeper gives it a job: the checkout is an acceptance after all).
@@ -15,18 +26,18 @@ export async function withdraw(
   const { keys } = deps;
   const seq = parseTicketId(t.ticketId)?.seq ?? "";
   try {
-    const [outcome] = (await deps.redis.run(
-      "withdraw",
-      [
-        keys.sale(t.saleId),
-        keys.item(t.saleId, t.itemId),
-        keys.pending(t.saleId),
-        keys.ticket(t.saleId, seq),
-        keys.line(t.saleId, t.itemId),
-        keys.idempotency(t.saleId, t.userId, t.idempotencyKey ?? "-"),
-      ],
-      [seq, FINAL_TTL_S],
-    )) as string[];
+    const { outcome } = await withdrawScript.run(
+      deps.redis,
+      {
+        sale: keys.sale(t.saleId),
+        item: keys.item(t.saleId, t.itemId),
+        pending: keys.pending(t.saleId),
+        ticket: keys.ticket(t.saleId, seq),
+        line: keys.line(t.saleId, t.itemId),
+        idempotency: keys.idempotency(t.saleId, t.userId, t.idempotencyKey ?? "-"),
+      },
+      { seq, finalTtlS: FINAL_TTL_S },
+    );
     return outcome === "withdrawn";
   } catch {
     return false;

@@ -6,8 +6,7 @@
 -- ARGV[5] the user proven by the request's token ('' with shopper identity off): only the ticket's may pay it
 -- Returns {'confirmed'} | {'again', status} (used before: the same ticket, never a second purchase)
 --   | {'unknown'} (no such code) | {'expired'} (the hold ran out, or the unit is no longer held)
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 local tk = redis.call('HMGET', KEYS[1], 'st', 'cd', 'ex', 'cf', 'k', 'u')
 if not tk[1] or tk[2] ~= ARGV[1] or tk[5] ~= ARGV[4] then return {'unknown'} end
 if ARGV[5] ~= '' and tk[6] ~= ARGV[5] then return {'unknown'} end

@@ -4,8 +4,7 @@
 -- KEYS[1] bucket hash (t = tokens left, ts = when they were counted, ms)
 -- ARGV[1] refill rate (tokens per second, > 0)   ARGV[2] burst (bucket size)
 -- Returns {1, 0} when allowed, or {0, ms until the bucket holds a token again}.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
 local b = redis.call('HMGET', KEYS[1], 't', 'ts')
 local tokens = burst

@@ -6,8 +6,7 @@
 -- KEYS[5] item line   KEYS[6] the checkout's idempotency key (unused without one)
 -- ARGV[1] ticket seq   ARGV[2] final-ticket ttl (s)
 -- Returns {'withdrawn'} | {'kept', status}
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 local tk = redis.call('HMGET', KEYS[4], 'st', 'u')
 if tk[1] ~= 'queued' then return {'kept', tk[1] or 'missing'} end
 redis.call('ZREM', KEYS[5], ARGV[1])
