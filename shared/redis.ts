@@ -11,7 +11,6 @@ import {
 // Scripts not yet declared beside their callers with defineScript (shared/scripts/define.ts):
 // shared/lua/<name>.lua and their key counts (-1: the count varies and is sent first).
 const SCRIPTS = {
-  admit: 11,
   reserve: -1,
   extendLease: 1,
   startPayment: -1,

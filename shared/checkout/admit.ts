@@ -4,6 +4,7 @@ import { AppError, type ErrorCode } from "../errors.js";
 import { ticketId } from "../keys.js";
 import { type SaleDirectory, type SaleWindow, saleStatus } from "../sales/directory.js";
 import { storedItemWindow } from "../sales/view.js";
+import { defineScript, type ScriptResult, str } from "../scripts/define.js";
 import { type Stock, stockOf } from "../tickets/standing.js";
 import { newTicketKey } from "./codes.js";
 import { rateLimited } from "./rate-limit.js";
@@ -149,6 +150,86 @@ export function ambiguous(itemId: string, sales: { saleId: string }[]): AppError
   );
 }
 
+/** admit.lua's answer, by its first field. */
+type Decided =
+  | {
+      status: "ok";
+      seq: string;
+      /** '' while the ticket waits in the fair-start room. */
+      position: string;
+      createdAt: string;
+      /** The item's stock fields as read (av, rs, sd, tot) and its line pace ('' if unknown). */
+      av: string;
+      rs: string;
+      sd: string;
+      tot: string;
+      gap: string;
+      lastLeft: string;
+      defer: string;
+      startsAt: string;
+      mode: string;
+    }
+  | { status: "existing"; seq: string; key: string }
+  | { status: "rate_limited"; waitMs: number }
+  | { status: string };
+
+function decodeAdmit(raw: ScriptResult): Decided {
+  const status = str(raw, 0);
+  const at = (i: number) => str(raw, i);
+  if (status === "ok")
+    return {
+      status,
+      seq: at(1),
+      position: at(2),
+      createdAt: at(3),
+      av: at(4),
+      rs: at(5),
+      sd: at(6),
+      tot: at(7),
+      gap: at(8),
+      lastLeft: at(9),
+      defer: at(10),
+      startsAt: at(11),
+      mode: at(12),
+    };
+  if (status === "existing") return { status, seq: at(1), key: at(2) };
+  if (status === "rate_limited") return { status, waitMs: Number(at(1)) };
+  return { status };
+}
+
+const admitScript = defineScript({
+  name: "admit",
+  lua: new URL("./admit.lua", import.meta.url),
+  helpers: ["now_ms"],
+  keys: [
+    "sale",
+    "item",
+    "held",
+    "pending",
+    "idempotency",
+    "line",
+    "saleMode",
+    "room",
+    "roomOut",
+    "userBucket",
+    "userTickets",
+  ],
+  args: [
+    "userId",
+    "itemId",
+    "ticketPrefix",
+    "lineFactor",
+    "queueMax",
+    "fingerprint",
+    "idempotencyTtlS",
+    "fairStartWindowMs",
+    "userRatePerS",
+    "userBurst",
+    "ticketKey",
+  ],
+  decode: decodeAdmit,
+});
+
 /** Why a sale could not take the checkout, where another sale might. */
 type Miss = "item_not_found" | "sale_not_found" | "sale_not_active";
 
@@ -160,55 +241,54 @@ async function tryAdmit(
 ): Promise<Admission | Miss> {
   const { redis, keys, cfg } = deps;
   const key = newTicketKey();
-  const r = (await redis.run(
-    "admit",
-    [
-      keys.sale(saleId),
-      keys.item(saleId, input.itemId),
-      keys.held(saleId),
-      keys.pending(saleId),
-      keys.idempotency(saleId, input.userId, input.idempotencyKey ?? "-"),
-      keys.line(saleId, input.itemId),
-      keys.saleMode(saleId),
-      keys.room(saleId),
-      keys.roomOut(saleId),
-      keys.userBucket(saleId, input.userId),
-      keys.userTickets(saleId, input.userId),
-    ],
-    [
-      input.userId,
-      input.itemId,
-      keys.ticketPrefix(saleId),
-      cfg.LINE_FACTOR,
-      cfg.QUEUE_MAX,
+  const r = await admitScript.run(
+    redis,
+    {
+      sale: keys.sale(saleId),
+      item: keys.item(saleId, input.itemId),
+      held: keys.held(saleId),
+      pending: keys.pending(saleId),
+      idempotency: keys.idempotency(saleId, input.userId, input.idempotencyKey ?? "-"),
+      line: keys.line(saleId, input.itemId),
+      saleMode: keys.saleMode(saleId),
+      room: keys.room(saleId),
+      roomOut: keys.roomOut(saleId),
+      userBucket: keys.userBucket(saleId, input.userId),
+      userTickets: keys.userTickets(saleId, input.userId),
+    },
+    {
+      userId: input.userId,
+      itemId: input.itemId,
+      ticketPrefix: keys.ticketPrefix(saleId),
+      lineFactor: cfg.LINE_FACTOR,
+      queueMax: cfg.QUEUE_MAX,
       fingerprint,
-      IDEMPOTENCY_TTL_S,
-      cfg.FAIR_START_WINDOW_S * 1000,
-      cfg.RATE_USER_PER_S,
-      cfg.RATE_USER_BURST,
-      key,
-    ],
-  )) as string[];
-  const [status, seq, pos, at, av = null, rs = null, sd = null, tot = null, gap, lt, defer, sa, mode] = r;
-  if (status === "ok") {
+      idempotencyTtlS: IDEMPOTENCY_TTL_S,
+      fairStartWindowMs: cfg.FAIR_START_WINDOW_S * 1000,
+      userRatePerS: cfg.RATE_USER_PER_S,
+      userBurst: cfg.RATE_USER_BURST,
+      ticketKey: key,
+    },
+  );
+  if ("mode" in r) {
     return {
-      ticketId: ticketId(saleId, String(seq), key),
+      ticketId: ticketId(saleId, r.seq, key),
       saleId,
-      position: pos ? Number(pos) : null,
-      createdAt: Number(at),
-      stock: stockOf([tot, av, rs, sd]),
-      gap: gap || null,
-      lastLeft: lt || null,
+      position: r.position ? Number(r.position) : null,
+      createdAt: Number(r.createdAt),
+      stock: stockOf([r.tot, r.av, r.rs, r.sd]),
+      gap: r.gap || null,
+      lastLeft: r.lastLeft || null,
       replayed: false,
-      defer: defer === "room" || defer === "late" ? defer : "",
-      startsAt: Number(sa),
-      twoStep: mode === "two_step",
+      defer: r.defer === "room" || r.defer === "late" ? r.defer : "",
+      startsAt: Number(r.startsAt),
+      twoStep: r.mode === "two_step",
     };
   }
-  if (status === "existing") {
+  if ("key" in r) {
     return {
       // The key of the ticket made by the first checkout with this Idempotency-Key.
-      ticketId: ticketId(saleId, String(seq), String(pos)),
+      ticketId: ticketId(saleId, r.seq, r.key),
       saleId,
       position: 0,
       createdAt: 0,
@@ -221,7 +301,8 @@ async function tryAdmit(
       twoStep: false,
     };
   }
-  if (status === "rate_limited") throw rateLimited(Number(seq));
+  if ("waitMs" in r) throw rateLimited(r.waitMs);
+  const { status } = r;
   // Not in this sale, or it closed a moment ago: the caller says so, or tries another one.
   if (status === "item_not_found" || status === "sale_not_found" || status === "sale_not_active")
     return status;

@@ -18,8 +18,7 @@
 --   (the item's stock and line pace, so the answer carries an ETA without another read; gap/lt '' if unknown;
 --   defer '' = the caller queues the ticket, 'room' = it waits in the fair-start room (position ''),
 --   'late' = the room's opener queues it behind the room; mode 'two_step' or '')
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 
 if ARGV[6] ~= '' then
   local prev = redis.call('GET', KEYS[5])
