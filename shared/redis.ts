@@ -2,6 +2,7 @@ import { Cluster, Redis, type RedisOptions } from "ioredis";
 import {
   callScript,
   defineScripts,
+  type LuaHelper,
   loadLua,
   registerScript,
   type ScriptArg,
@@ -32,9 +33,26 @@ const SCRIPTS = {
   cancel: 8,
 } as const;
 
+// The Lua helpers (shared/scripts/lib/) each of them uses, prepended at load.
+const HELPERS: Partial<Record<keyof typeof SCRIPTS, LuaHelper[]>> = {
+  reserve: ["now_ms", "left_line"],
+  release: ["now_ms", "left_line"],
+  cancel: ["now_ms", "left_line"],
+  adjustStock: ["now_ms", "left_line"],
+  extendLease: ["now_ms"],
+  startPayment: ["now_ms"],
+  markPaid: ["now_ms"],
+  finalize: ["now_ms"],
+  acquireSlots: ["now_ms"],
+  paymentStart: ["now_ms"],
+  readmit: ["now_ms"],
+  openRoom: ["now_ms"],
+};
+
 const fileName = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 for (const [name, numberOfKeys] of Object.entries(SCRIPTS)) {
-  const lua = loadLua(new URL(`./lua/${fileName(name)}.lua`, import.meta.url));
+  const file = new URL(`./lua/${fileName(name)}.lua`, import.meta.url);
+  const lua = loadLua(file, HELPERS[name as keyof typeof SCRIPTS]);
   registerScript(name, numberOfKeys >= 0 ? numberOfKeys : undefined, lua);
 }
 

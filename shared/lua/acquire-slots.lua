@@ -4,8 +4,7 @@
 -- ARGV[1] lease (ms)   ARGV[2..] holder ids, in the order they asked
 -- Returns {granted, lease expiry (ms)}: how many of the holders, from the first, were
 -- granted a slot, and until when (start-payment.lua needs no second call when it is soon).
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local cap = tonumber(redis.call('HGET', KEYS[2], 'slots') or '1')
 local free = cap - redis.call('ZCARD', KEYS[1])

@@ -17,25 +17,10 @@ redis.call('HINCRBY', KEYS[1], 'av', delta)
 local out = {'ok'}
 if delta <= 0 then return out end
 
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 local limit = tonumber(redis.call('HGET', KEYS[1], 'ul'))
 
--- Leaving the line: out of the line ZSET, and the item's pace for ETAs: the gap between
--- departures, measured only while someone waited (idle time never counts), averaged over
--- the first 5 then smoothed (each new gap weighs 1/5), so one slow start soon fades.
-local function left_line(seq, now)
-  redis.call('ZREM', KEYS[6], seq)
-  local lt = redis.call('HGET', KEYS[2], 'lt')
-  if lt then
-    local gap = now - tonumber(lt)
-    local p = redis.call('HMGET', KEYS[2], 'gap', 'gn')
-    local n = math.min(tonumber(p[2] or '0') + 1, 5)
-    local prev = tonumber(p[1] or gap)
-    redis.call('HSET', KEYS[2], 'gap', math.floor(prev + (gap - prev) / n + 0.5), 'gn', n)
-  end
-  if redis.call('ZCARD', KEYS[6]) > 0 then redis.call('HSET', KEYS[2], 'lt', now) else redis.call('HDEL', KEYS[2], 'lt') end
-end
+-- left_line: shared/scripts/lib/left-line.lua, prepended at load.
 av = av + delta
 while av > 0 do
   local w = redis.call('ZPOPMIN', KEYS[5])
@@ -52,7 +37,7 @@ while av > 0 do
     if redis.call('HINCRBY', KEYS[4], wt[2], -1) <= 0 then redis.call('HDEL', KEYS[4], wt[2]) end
     redis.call('HINCRBY', KEYS[3], wt[2], 1)
     av = av - 1
-    left_line(w[1], now)
+    left_line(KEYS[2], KEYS[6], w[1], now)
     table.insert(out, w[1])
   end
 end

@@ -15,8 +15,7 @@
 -- Returns {'cancelled', 'queued'} | {'cancelled', 'handed', waiter seq} | {'cancelled', 'restocked'}
 --   | {'again'} (cancelled before: nothing changes) | {'refused', status} (paying, reserved, confirmed, final)
 --   | {'unknown'} (no such ticket, another key, or another user's)
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 
 local tk = redis.call('HMGET', KEYS[5], 'st', 'u', 'k', 'rs', 'cf', 'cd')
 -- Lua strings are interned, so '~=' compares references: no timing depends on how much
@@ -34,20 +33,7 @@ elseif st ~= 'queued' then
   return {'refused', st}
 end
 
--- Leaving the line: out of the line ZSET, and the item's pace for ETAs, as reserve.lua
--- counts a departure (the line moved on for those behind).
-local function left_line(seq)
-  redis.call('ZREM', KEYS[7], seq)
-  local lt = redis.call('HGET', KEYS[2], 'lt')
-  if lt then
-    local gap = now - tonumber(lt)
-    local p = redis.call('HMGET', KEYS[2], 'gap', 'gn')
-    local n = math.min(tonumber(p[2] or '0') + 1, 5)
-    local prev = tonumber(p[1] or gap)
-    redis.call('HSET', KEYS[2], 'gap', math.floor(prev + (gap - prev) / n + 0.5), 'gn', n)
-  end
-  if redis.call('ZCARD', KEYS[7]) > 0 then redis.call('HSET', KEYS[2], 'lt', now) else redis.call('HDEL', KEYS[2], 'lt') end
-end
+-- left_line: shared/scripts/lib/left-line.lua, prepended at load.
 
 redis.call('HSET', KEYS[5], 'st', 'rejected', 'rs', 'cancelled', 'pos', '', 'ua', now)
 redis.call('EXPIRE', KEYS[5], tonumber(ARGV[4]))
@@ -60,7 +46,7 @@ if st == 'queued' then
   redis.call('HINCRBY', KEYS[1], 'q', -1)
   if redis.call('HINCRBY', KEYS[4], user, -1) <= 0 then redis.call('HDEL', KEYS[4], user) end
   redis.call('ZREM', KEYS[6], ARGV[6])
-  if redis.call('ZSCORE', KEYS[7], ARGV[6]) then left_line(ARGV[6]) end
+  if redis.call('ZSCORE', KEYS[7], ARGV[6]) then left_line(KEYS[2], KEYS[7], ARGV[6], now) end
   return {'cancelled', 'queued'}
 end
 
@@ -80,7 +66,7 @@ while true do
     redis.call('HINCRBY', KEYS[1], 'q', -1)
     if redis.call('HINCRBY', KEYS[4], wt[2], -1) <= 0 then redis.call('HDEL', KEYS[4], wt[2]) end
     redis.call('HINCRBY', KEYS[3], wt[2], 1)
-    left_line(w[1])
+    left_line(KEYS[2], KEYS[7], w[1], now)
     redis.call('PUBLISH', ARGV[5], w[1] .. ':reserved:' .. now)
     return {'cancelled', 'handed', w[1]}
   end

@@ -3,8 +3,7 @@
 -- KEYS[1] slot semaphore ZSET
 -- ARGV[1] payment timeout (ms)   ARGV[2] slot holder id   ARGV[3] lease grace beyond the deadline (ms)
 -- Returns {'leased', deadline_ms} | {'noslot'} (the lease lapsed before the payment could start)
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 local lease = redis.call('ZSCORE', KEYS[1], ARGV[2])
 if not lease or tonumber(lease) <= now then
   redis.call('ZREM', KEYS[1], ARGV[2])

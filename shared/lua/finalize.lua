@@ -10,8 +10,7 @@
 -- Returns one entry per ticket, in order: {'purchased', waiters rejected, {their seqs}} | {'noop', status}
 -- | {'error', 0, {}, message}:
 -- the caller wakes the rejected waiters' jobs, which would otherwise sleep until their re-check for nothing.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 local ttl = tonumber(ARGV[2])
 local events = {}
 

@@ -7,8 +7,7 @@
 -- ARGV[i] the slot holder of the attempt whose payment for ticket i succeeded
 -- Returns one entry per ticket: {'paid'} | {'late', status} | {'late', 'other'} (another
 -- attempt's payment) | {'error', message} (this ticket's hash could not be read)
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 
 local function mark(key, holder)
   local tk = redis.call('HMGET', key, 'st', 'pd', 'paid', 'sh')

@@ -11,8 +11,7 @@
 -- had as a whole, ahead of every later ticket, and only the order inside it is drawn.
 -- Publishes "seq:queued:ms" for every ticket given a place, a thousand to a message.
 -- Returns {'shuffled', n} | {'done', fs} (no room, or already shuffled) | {'early', starts_at} | {'changed'}
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 local drawn = redis.call('LRANGE', KEYS[5], 0, -1)
 redis.call('DEL', KEYS[5])
 local fs = redis.call('HGET', KEYS[2], 'fs')

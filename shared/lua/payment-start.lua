@@ -6,8 +6,7 @@
 --   until then at most, so one whose worker died stops counting before its slot's lease
 --   (which outlives the deadline) runs out
 -- Returns the number of payments in flight, these included.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 for i = 1, #ARGV, 2 do redis.call('ZADD', KEYS[1], tonumber(ARGV[i + 1]), ARGV[i]) end
 local n = redis.call('ZCARD', KEYS[1])

@@ -8,8 +8,7 @@
 -- Returns the seqs that need a job: those re-created now, and those found queued. Before
 -- the sale is published no checkout can queue a ticket, so a queued one was re-created
 -- by a loader that died before publishing, and its job may never have been added.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 local two = redis.call('HGET', KEYS[2], 'cm') == 'two_step'
 local done = {}
 for i = 5, #ARGV, 5 do

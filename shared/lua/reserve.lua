@@ -13,8 +13,7 @@
 -- Returns one entry per ticket, in order:
 --   {'reserved'} | {'held', code secret, expires_at ms, confirmed '1' or ''} (two_step)
 --   | {'waiting'} | {'rejected', reason} | {current status} | {'missing'} | {'error', message}
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 local ttl = tonumber(ARGV[1])
 local events = {}
 
@@ -37,21 +36,7 @@ local function hold(tkey, seq, secret, announce)
   return {'held', h[1], h[2], h[3] or ''}
 end
 
--- Leaving the line: out of the line ZSET, and the item's pace for ETAs: the gap between
--- departures, measured only while someone waited (idle time never counts), averaged over
--- the first 5 then smoothed (each new gap weighs 1/5), so one slow start soon fades.
-local function left_line(item, line, seq)
-  redis.call('ZREM', line, seq)
-  local lt = redis.call('HGET', item, 'lt')
-  if lt then
-    local gap = now - tonumber(lt)
-    local p = redis.call('HMGET', item, 'gap', 'gn')
-    local n = math.min(tonumber(p[2] or '0') + 1, 5)
-    local prev = tonumber(p[1] or gap)
-    redis.call('HSET', item, 'gap', math.floor(prev + (gap - prev) / n + 0.5), 'gn', n)
-  end
-  if redis.call('ZCARD', line) > 0 then redis.call('HSET', item, 'lt', now) else redis.call('HDEL', item, 'lt') end
-end
+-- left_line: shared/scripts/lib/left-line.lua, prepended at load.
 
 local function reserve_one(item, tkey, waitlist, line, seq, secret)
   local tk = redis.call('HMGET', tkey, 'st', 'u', 'ord')
@@ -66,7 +51,7 @@ local function reserve_one(item, tkey, waitlist, line, seq, secret)
     redis.call('HINCRBY', KEYS[1], 'q', -1)
     if redis.call('HINCRBY', KEYS[3], user, -1) <= 0 then redis.call('HDEL', KEYS[3], user) end
     redis.call('ZREM', waitlist, seq)
-    left_line(item, line, seq)
+    left_line(item, line, seq, now)
   end
 
   local function reject(reason)

@@ -1,7 +1,8 @@
--- left_line(item, line, seq, now): ticket `seq` leaves its item's line (ZSET) and the
--- line's pace on the item hash is updated: `gap`, the smoothed time between departures
--- (a running mean over the last 5, `gn` counting up to 5), and `lt`, the last departure,
--- kept only while someone is still in line. Tickets' ETAs are read from these two fields.
+-- left_line(item, line, seq, now): ticket `seq` leaves its item's line (ZSET), and the
+-- item's pace for ETAs is counted: the gap between departures (`gap`, with `gn` of them
+-- counted), measured only while someone waited (idle time never counts: `lt`, the last
+-- departure, is kept only while the line is not empty), averaged over the first 5 then
+-- smoothed (each new gap weighs 1/5), so one slow start soon fades.
 local function left_line(item, line, seq, now)
   redis.call('ZREM', line, seq)
   local lt = redis.call('HGET', item, 'lt')
