@@ -373,6 +373,8 @@ function update(entry, t) {
     const row = state.rows.get(t.item_id);
     if (row) setStock(row, t.stock);
   }
+  // A ticket that ended changed its sale's totals too (units left), not only its item's row.
+  if (FINAL.has(t.status)) refreshSoon();
 }
 
 /** "<sale>-<seq>", the start of a ticket id: what the user's ticket list names each ticket by. */
