@@ -30,14 +30,12 @@ const SCRIPTS = {
   dropRoom: 1,
   renewLock: 1,
   releaseLock: 1,
-  cancel: 8,
 } as const;
 
 // The Lua helpers (shared/scripts/lib/) each of them uses, prepended at load.
 const HELPERS: Partial<Record<keyof typeof SCRIPTS, LuaHelper[]>> = {
   reserve: ["now_ms", "left_line"],
   release: ["now_ms", "left_line"],
-  cancel: ["now_ms", "left_line"],
   adjustStock: ["now_ms", "left_line"],
   extendLease: ["now_ms"],
   startPayment: ["now_ms"],

@@ -6,6 +6,7 @@ import type { Deps } from "../deps.js";
 import { AppError } from "../errors.js";
 import { parseTicketId } from "../keys.js";
 import type { CounterSink } from "../metrics/counters.js";
+import { defineScript, str } from "../scripts/define.js";
 import { FINAL_TTL_S } from "./view.js";
 
 export interface CancelDeps {
@@ -23,10 +24,21 @@ export interface CancelDeps {
 /** What a cancel did: 'cancelled' now, or 'again' (cancelled before; nothing changed). */
 export type Cancelled = "cancelled" | "again";
 
+const cancelScript = defineScript({
+  name: "cancel",
+  lua: new URL("./cancel.lua", import.meta.url),
+  helpers: ["now_ms", "left_line"],
+  keys: ["sale", "item", "held", "pending", "ticket", "waitlist", "line", "saleMode"],
+  args: ["ticketKey", "shopper", "ticketPrefix", "finalTtlS", "events", "seq", "waiterSecret"],
+  // outcome 'cancelled' (detail 'queued', 'handed' with the waiter's seq, or 'restocked'),
+  // 'again', 'refused' (detail: the ticket's status) or 'unknown'.
+  decode: (raw) => ({ outcome: str(raw, 0), detail: str(raw, 1), waiter: str(raw, 2) }),
+});
+
 const notFound = (id: string) => new AppError("ticket_not_found", `no ticket ${id}`);
 
 /**
- * DELETE /tickets/{id}: the holder leaves the line (shared/lua/cancel.lua). A queued
+ * DELETE /tickets/{id}: the holder leaves the line (cancel.lua). A queued
  * ticket ends at once as rejected/cancelled; a two_step hold not yet confirmed is given up
  * and its unit goes to the earliest waiting ticket. A ticket whose payment is under way,
  * or that is final, is 409 ticket_not_cancellable; an unknown id, a wrong key, or (with
@@ -42,32 +54,31 @@ export async function cancelTicket(ctx: CancelDeps, id: string, shopper?: string
   // first races nothing. The script checks the key and the owner.
   const [itemId, userId] = await redis.hmget(ticket, "i", "u");
   if (!itemId || !userId) throw notFound(id);
-  const out = (await redis.run(
-    "cancel",
-    [
-      keys.sale(saleId),
-      keys.item(saleId, itemId),
-      keys.held(saleId),
-      keys.pending(saleId),
+  const { outcome, detail, waiter } = await cancelScript.run(
+    redis,
+    {
+      sale: keys.sale(saleId),
+      item: keys.item(saleId, itemId),
+      held: keys.held(saleId),
+      pending: keys.pending(saleId),
       ticket,
-      keys.waitlist(saleId, itemId),
-      keys.line(saleId, itemId),
-      keys.saleMode(saleId),
-    ],
-    [
-      ref.key,
-      shopper ?? "",
-      keys.ticketPrefix(saleId),
-      FINAL_TTL_S,
-      keys.events(saleId),
+      waitlist: keys.waitlist(saleId, itemId),
+      line: keys.line(saleId, itemId),
+      saleMode: keys.saleMode(saleId),
+    },
+    {
+      ticketKey: ref.key,
+      shopper: shopper ?? "",
+      ticketPrefix: keys.ticketPrefix(saleId),
+      finalTtlS: FINAL_TTL_S,
+      events: keys.events(saleId),
       seq,
-      newCodeSecret(),
-    ],
-  )) as string[];
-  const [outcome, detail, waiter] = out;
+      waiterSecret: newCodeSecret(),
+    },
+  );
   if (outcome === "unknown") throw notFound(id);
   if (outcome === "again") return "again";
-  if (outcome === "refused") throw notCancellable(detail ?? "");
+  if (outcome === "refused") throw notCancellable(detail);
   ctx.counters.inc("tickets_total", { status: "rejected", reason: "cancelled" });
   ctx.attempts.record({ saleId, itemId, userId, ticketId: id, outcome: "cancelled", at: Date.now() });
   // Its own job (asleep on the waitlist or until its hold's expiry) ends now rather than
