@@ -5,7 +5,7 @@ import { refOf } from "../shared/keys.js";
 import { CHECKOUT_QUEUE, checkoutQueueOptions, TICKET_JOB } from "../shared/queues.js";
 import { createSaleDirectory } from "../shared/sales/directory.js";
 import { loadSale } from "../shared/sales/load.js";
-import * as step from "../worker/steps.js";
+import * as step from "../shared/tickets/steps.js";
 import { sweep } from "../worker/sweeper.js";
 import { createTestEnv, type TestEnv } from "./helpers/env.js";
 import { checkInvariants, waitForRest } from "./helpers/invariants.js";

@@ -1,10 +1,10 @@
 import { createBatcher, type Done, perGroup } from "../shared/batcher.js";
 import type { Deps } from "../shared/deps.js";
 import type { PaymentSettings } from "../shared/payments/settings.js";
+import { markPaidMany, type PaymentStart, startPayments, type TicketKeys } from "../shared/tickets/steps.js";
 import { paymentsEnded, paymentsStarted } from "./payment-simulator.js";
 import type { SettingsWatcher } from "./settings-watcher.js";
 import type { SlotPool } from "./slots.js";
-import { markPaidMany, type PaymentStart, startPayments, type TicketKeys } from "./steps.js";
 
 export interface Started {
   /** 'paying', 'busy' (another attempt pays the ticket), 'noslot' (the lease ran out), or the ticket's status. */

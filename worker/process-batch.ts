@@ -2,8 +2,8 @@ import { type Job, UnrecoverableError } from "bullmq";
 import { addTicketJobs, type TicketJob } from "../shared/checkout/enqueue.js";
 import { refOf } from "../shared/keys.js";
 import { batchJobSchema } from "../shared/queues.js";
+import * as step from "../shared/tickets/steps.js";
 import { pay, type WorkerCtx } from "./process-ticket.js";
-import * as step from "./steps.js";
 
 /**
  * Tickets of one sale admitted together, in ticket order: one reserve call for all of

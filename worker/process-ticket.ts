@@ -5,12 +5,12 @@ import type { Deps } from "../shared/deps.js";
 import { refOf } from "../shared/keys.js";
 import type { CounterSink } from "../shared/metrics/counters.js";
 import { ticketJobSchema } from "../shared/queues.js";
+import * as step from "../shared/tickets/steps.js";
 import { sleep } from "../shared/time.js";
 import type { PaymentDesk, Started } from "./payment-desk.js";
 import { paymentAnswer } from "./payment-simulator.js";
 import type { Settler } from "./settle.js";
 import type { SlotPool } from "./slots.js";
-import * as step from "./steps.js";
 
 export interface WorkerCtx {
   deps: Deps;

@@ -3,8 +3,8 @@ import type { Sql } from "../shared/db/client.js";
 import type { Deps } from "../shared/deps.js";
 import { parseTicketId, refOf } from "../shared/keys.js";
 import { lockSaleSettlement } from "../shared/recovery/settle-lock.js";
+import { type Finalized, finalizeMany, ticketKeys } from "../shared/tickets/steps.js";
 import { withTimeout } from "../shared/time.js";
-import { type Finalized, finalizeMany, ticketKeys } from "./steps.js";
 
 export interface Settlement {
   ticketId: string;

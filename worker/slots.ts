@@ -1,6 +1,6 @@
 import type { Deps } from "../shared/deps.js";
+import { LEASE_GRACE_MS } from "../shared/tickets/steps.js";
 import type { SettingsWatcher } from "./settings-watcher.js";
-import { LEASE_GRACE_MS } from "./steps.js";
 
 // How often a process with tickets waiting asks for slots freed elsewhere (a slot
 // this process frees wakes it at once).

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditSale } from "../../shared/audit/audit.js";
+import { LEASE_GRACE_MS } from "../../shared/tickets/steps.js";
 import { sleep } from "../../shared/time.js";
-import { LEASE_GRACE_MS } from "../../worker/steps.js";
 import { recordDrill, startLoad } from "../helpers/drill.js";
 import { createProcessEnv } from "../helpers/env.js";
 import { checkInvariants, readTickets, slotsAtRest, waitForRest } from "../helpers/invariants.js";

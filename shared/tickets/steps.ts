@@ -1,9 +1,9 @@
 import { hostname } from "node:os";
-import { newCodeSecret } from "../shared/checkout/codes.js";
-import type { TicketJob } from "../shared/checkout/enqueue.js";
-import type { Deps } from "../shared/deps.js";
-import { parseTicketId } from "../shared/keys.js";
-import { FINAL_TTL_S } from "../shared/tickets/view.js";
+import { newCodeSecret } from "../checkout/codes.js";
+import type { TicketJob } from "../checkout/enqueue.js";
+import type { Deps } from "../deps.js";
+import { parseTicketId } from "../keys.js";
+import { FINAL_TTL_S } from "./view.js";
 
 // Thin wrappers over the ticket's Lua scripts (shared/lua/*.lua): each names
 // the keys its script touches. One ticket's keys all share its sale's hash tag.
