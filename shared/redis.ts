@@ -18,7 +18,6 @@ const SCRIPTS = {
   markPaid: -1,
   release: 8,
   finalize: -1,
-  confirmPaid: -1,
   acquireSlots: 2,
   paymentStart: 2,
   adjustStock: 6,

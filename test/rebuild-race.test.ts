@@ -6,9 +6,9 @@ import { CHECKOUT_QUEUE, checkoutQueueOptions } from "../shared/queues.js";
 import { readmitTickets } from "../shared/recovery/readmit.js";
 import { createSaleDirectory } from "../shared/sales/directory.js";
 import { reloadSale } from "../shared/sales/load.js";
+import { createSettler, type Settlement, StaleSettlement } from "../shared/settlement/settle.js";
 import * as step from "../shared/tickets/steps.js";
 import { sleep } from "../shared/time.js";
-import { createSettler, type Settlement, StaleSettlement } from "../worker/settle.js";
 import { createTestEnv, type TestEnv } from "./helpers/env.js";
 
 // Redis lost while workers from before the loss are still settling paid tickets in

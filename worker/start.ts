@@ -4,13 +4,13 @@ import { createCounterSink } from "../shared/metrics/counters.js";
 import { initSettings } from "../shared/payments/settings.js";
 import { BATCH_JOB, CHECKOUT_QUEUE, checkoutQueueOptions, checkoutWorkerOptions } from "../shared/queues.js";
 import { createRedis } from "../shared/redis.js";
+import { createSettler } from "../shared/settlement/settle.js";
 import { keepOwnLock } from "./own-lock.js";
 import { createPaymentDesk } from "./payment-desk.js";
 import { processBatch } from "./process-batch.js";
 import { processTicket, type WorkerCtx } from "./process-ticket.js";
 import { startRoomOpener } from "./room-opener.js";
 import { watchSettings } from "./settings-watcher.js";
-import { createSettler } from "./settle.js";
 import { createSlotPool } from "./slots.js";
 import { startSweeper } from "./sweeper.js";
 

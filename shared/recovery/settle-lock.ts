@@ -1,7 +1,7 @@
 import type { Sql } from "../db/client.js";
 
 // Namespace of the per-sale advisory lock (any constant). Settling purchases
-// (worker/settle.ts) and reading a sale to load it into Redis (shared/sales/load.ts)
+// (shared/settlement/settle.ts) and reading a sale to load it into Redis (shared/sales/load.ts)
 // both take it, so no settlement commits between the statements of a reload.
 const SETTLE_LOCK = 7_242_002;
 

@@ -78,11 +78,11 @@ export async function reloadSale(
     await listForRoomOpener(deps, saleId, sale.startsAt);
     // Read the sale's units, buyers, unsettled tickets and ticket numbers, and write
     // them to Redis up to publishing the sale hash, all under the sale's settlement lock
-    // (worker/settle.ts takes the same): a purchase committing between these reads (or
+    // (shared/settlement/settle.ts takes the same): a purchase committing between these reads (or
     // after them, before the sale is published) would leave Redis counting its unit as
     // available, its buyer short, or its ticket queued again. A settlement waiting for
     // the lock commits after the sale is published, and is refused unless Redis still
-    // shows its ticket paid (worker/settle.ts). READ COMMITTED on purpose: holding the
+    // shows its ticket paid (shared/settlement/settle.ts). READ COMMITTED on purpose: holding the
     // lock, every statement sees the same settled state; a REPEATABLE READ snapshot would
     // be taken by the lock statement itself, before the lock is granted, and so miss a
     // settlement that committed while this waited for it.

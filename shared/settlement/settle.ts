@@ -1,10 +1,11 @@
-import { createBatcher, groupIndexes } from "../shared/batcher.js";
-import type { Sql } from "../shared/db/client.js";
-import type { Deps } from "../shared/deps.js";
-import { parseTicketId, refOf } from "../shared/keys.js";
-import { lockSaleSettlement } from "../shared/recovery/settle-lock.js";
-import { type Finalized, finalizeMany, ticketKeys } from "../shared/tickets/steps.js";
-import { withTimeout } from "../shared/time.js";
+import { createBatcher, groupIndexes } from "../batcher.js";
+import type { Sql } from "../db/client.js";
+import type { Deps } from "../deps.js";
+import { parseTicketId, refOf } from "../keys.js";
+import { lockSaleSettlement } from "../recovery/settle-lock.js";
+import { defineBatchScript } from "../scripts/define.js";
+import { type Finalized, finalizeMany, ticketKeys } from "../tickets/steps.js";
+import { withTimeout } from "../time.js";
 
 export interface Settlement {
   ticketId: string;
@@ -98,12 +99,22 @@ const DEADLOCK = "40P01";
 // How long the check of Redis may hold the settlement lock; past it Redis counts as away.
 const FENCE_TIMEOUT_MS = 1000;
 
-/** What Redis said of each ticket under the lock (shared/lua/confirm-paid.lua). */
+/** What Redis said of each ticket under the lock (confirm-paid.lua). */
 type Verdict = "ok" | "stale";
+
+const confirmPaid = defineBatchScript({
+  name: "confirmPaid",
+  lua: new URL("./confirm-paid.lua", import.meta.url),
+  keys: ["sale", "saleUnpublished"],
+  args: [],
+  each: { keys: ["ticket"], args: [] },
+  // One verdict per ticket; the sale's state (the first field) tells a reader of the script alone.
+  decode: (raw) => ((raw as [string, Verdict[]])[1] ?? []) as (Verdict | undefined)[],
+});
 
 /**
  * The tickets of a batch that may settle, asked of Redis while the sale's settlement
- * lock is held (one script per sale, shared/lua/confirm-paid.lua). A reload of the sale
+ * lock is held (one script per sale, confirm-paid.lua). A reload of the sale
  * (shared/sales/load.ts) holds the same lock from its first read of PostgreSQL until it
  * has published the sale in Redis, so here either the sale is not (yet) in Redis and no
  * reload began, so its reload will read this commit; or a reload died half-way (its
@@ -126,14 +137,15 @@ async function confirmInRedis(deps: SettleDeps, batch: Settlement[]): Promise<Ve
   const checked = Promise.all(
     [...bySale].map(async ([saleId, group]) => {
       // One call per sale: its keys share one cluster slot.
-      const ticketHashes = group.map((i) =>
-        keys.ticket(saleId, parseTicketId(batch[i]?.ticketId ?? "")?.seq ?? ""),
+      const said = await confirmPaid.run(
+        redis,
+        { sale: keys.sale(saleId), saleUnpublished: keys.saleUnpublished(saleId) },
+        {},
+        group.map((i) => ({
+          keys: { ticket: keys.ticket(saleId, parseTicketId(batch[i]?.ticketId ?? "")?.seq ?? "") },
+          args: {},
+        })),
       );
-      const [, said] = (await redis.run(
-        "confirmPaid",
-        [keys.sale(saleId), keys.saleUnpublished(saleId), ...ticketHashes],
-        [],
-      )) as [string, Verdict[]];
       group.forEach((i, j) => {
         verdicts[i] = said[j] ?? "stale";
       });

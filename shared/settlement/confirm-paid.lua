@@ -1,5 +1,5 @@
 -- confirm-paid: the settlement's check of Redis, run under the sale's settlement lock in
--- PostgreSQL just before the batch commits (worker/settle.ts): does this Redis still
+-- PostgreSQL just before the batch commits (shared/settlement/settle.ts): does this Redis still
 -- know each ticket's payment as recorded (mark-paid.lua)?
 -- KEYS[1] sale hash   KEYS[2] the sale's reload marker (saleUnpublished)
 -- KEYS[2+i] ticket hash of ticket i
