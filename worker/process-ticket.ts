@@ -4,13 +4,13 @@ import { type TicketJob, wakeTickets } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
 import { refOf } from "../shared/keys.js";
 import type { CounterSink } from "../shared/metrics/counters.js";
+import type { PaymentDesk, Started } from "../shared/payments/desk.js";
+import { paymentAnswer } from "../shared/payments/simulator.js";
+import type { SlotPool } from "../shared/payments/slots.js";
 import { ticketJobSchema } from "../shared/queues.js";
 import type { Settler } from "../shared/settlement/settle.js";
 import * as step from "../shared/tickets/steps.js";
 import { sleep } from "../shared/time.js";
-import type { PaymentDesk, Started } from "./payment-desk.js";
-import { paymentAnswer } from "./payment-simulator.js";
-import type { SlotPool } from "./slots.js";
 
 export interface WorkerCtx {
   deps: Deps;

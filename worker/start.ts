@@ -1,17 +1,17 @@
 import { type Job, Queue, Worker } from "bullmq";
 import type { Deps } from "../shared/deps.js";
 import { createCounterSink } from "../shared/metrics/counters.js";
+import { createPaymentDesk } from "../shared/payments/desk.js";
 import { initSettings } from "../shared/payments/settings.js";
+import { watchSettings } from "../shared/payments/settings-watcher.js";
+import { createSlotPool } from "../shared/payments/slots.js";
 import { BATCH_JOB, CHECKOUT_QUEUE, checkoutQueueOptions, checkoutWorkerOptions } from "../shared/queues.js";
 import { createRedis } from "../shared/redis.js";
 import { createSettler } from "../shared/settlement/settle.js";
 import { keepOwnLock } from "./own-lock.js";
-import { createPaymentDesk } from "./payment-desk.js";
 import { processBatch } from "./process-batch.js";
 import { processTicket, type WorkerCtx } from "./process-ticket.js";
 import { startRoomOpener } from "./room-opener.js";
-import { watchSettings } from "./settings-watcher.js";
-import { createSlotPool } from "./slots.js";
 import { startSweeper } from "./sweeper.js";
 
 // Time a stopping worker gives tickets in flight before it lets go of them; their

@@ -4,7 +4,7 @@ import type { Deps } from "../deps.js";
 import { type ActiveProfile, PROFILES, type ProfileName, parseActiveProfile } from "./profiles.js";
 
 // The payment simulator's settings and the slot count live in one Redis hash
-// that every worker re-reads (see worker/settings-watcher.ts), so a change made
+// that every worker re-reads (see settings-watcher.ts), so a change made
 // through the API reaches all of them within a second.
 
 export interface PaymentSettings {

@@ -1,5 +1,5 @@
-import type { Deps } from "../shared/deps.js";
-import { LEASE_GRACE_MS } from "../shared/tickets/steps.js";
+import type { Deps } from "../deps.js";
+import { LEASE_GRACE_MS } from "../tickets/steps.js";
 import type { SettingsWatcher } from "./settings-watcher.js";
 
 // How often a process with tickets waiting asks for slots freed elsewhere (a slot

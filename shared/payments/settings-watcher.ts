@@ -1,5 +1,5 @@
-import type { Deps } from "../shared/deps.js";
-import { defaultSettings, type PaymentSettings, readSettings } from "../shared/payments/settings.js";
+import type { Deps } from "../deps.js";
+import { defaultSettings, type PaymentSettings, readSettings } from "./settings.js";
 
 // Re-read often enough that a PUT /admin/payments reaches every worker within a second.
 const POLL_MS = 250;

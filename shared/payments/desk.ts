@@ -1,9 +1,9 @@
-import { createBatcher, type Done, perGroup } from "../shared/batcher.js";
-import type { Deps } from "../shared/deps.js";
-import type { PaymentSettings } from "../shared/payments/settings.js";
-import { markPaidMany, type PaymentStart, startPayments, type TicketKeys } from "../shared/tickets/steps.js";
-import { paymentsEnded, paymentsStarted } from "./payment-simulator.js";
+import { createBatcher, type Done, perGroup } from "../batcher.js";
+import type { Deps } from "../deps.js";
+import { markPaidMany, type PaymentStart, startPayments, type TicketKeys } from "../tickets/steps.js";
+import type { PaymentSettings } from "./settings.js";
 import type { SettingsWatcher } from "./settings-watcher.js";
+import { paymentsEnded, paymentsStarted } from "./simulator.js";
 import type { SlotPool } from "./slots.js";
 
 export interface Started {

@@ -1,5 +1,5 @@
-import type { Deps } from "../shared/deps.js";
-import type { PaymentSettings } from "../shared/payments/settings.js";
+import type { Deps } from "../deps.js";
+import type { PaymentSettings } from "./settings.js";
 
 export type PaymentAnswer = "approved" | "declined" | "timeout";
 
