@@ -18,8 +18,6 @@ const SCRIPTS = {
   markPaid: -1,
   release: 8,
   finalize: -1,
-  acquireSlots: 2,
-  paymentStart: 2,
   adjustStock: 6,
   loadItems: -1,
   loadSale: 3,
@@ -40,8 +38,6 @@ const HELPERS: Partial<Record<keyof typeof SCRIPTS, LuaHelper[]>> = {
   startPayment: ["now_ms"],
   markPaid: ["now_ms"],
   finalize: ["now_ms"],
-  acquireSlots: ["now_ms"],
-  paymentStart: ["now_ms"],
   readmit: ["now_ms"],
   openRoom: ["now_ms"],
 };

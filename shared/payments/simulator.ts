@@ -1,12 +1,24 @@
 import type { Deps } from "../deps.js";
+import { defineBatchScript } from "../scripts/define.js";
 import type { PaymentSettings } from "./settings.js";
 
 export type PaymentAnswer = "approved" | "declined" | "timeout";
 
 // A payment provider stand-in: answers after a random latency, declines at
 // `failure_rate`, and at `hang_rate` never answers at all, so the caller's timeout
-// ends it. It counts its own payments in flight (shared/lua/payment-start.lua), apart
+// ends it. It counts its own payments in flight (count-in-flight.lua), apart
 // from the semaphore, so the slot cap is checked by code that does not enforce it.
+
+const countInFlight = defineBatchScript({
+  name: "countInFlight",
+  lua: new URL("./count-in-flight.lua", import.meta.url),
+  helpers: ["now_ms"],
+  keys: ["inflight", "peak"],
+  args: [],
+  each: { keys: [], args: ["id", "deadline"] },
+  // How many payments are in flight, these included.
+  decode: (raw) => Number(raw),
+});
 
 /** Counts payments in flight as they start, one call for those starting together. */
 export async function paymentsStarted(
@@ -17,10 +29,11 @@ export async function paymentsStarted(
   const { redis, keys } = deps;
   // A payment counts as in flight until its deadline at most, so one whose worker
   // died stops counting before its slot's lease (which outlives the deadline) runs out.
-  await redis.run(
-    "paymentStart",
-    [keys.inflight, keys.peak],
-    started.flatMap((p) => [p.id, p.deadline]),
+  await countInFlight.run(
+    redis,
+    { inflight: keys.inflight, peak: keys.peak },
+    {},
+    started.map((p) => ({ keys: {}, args: { id: p.id, deadline: p.deadline } })),
   );
 }
 

@@ -1,4 +1,5 @@
 import type { Deps } from "../deps.js";
+import { defineBatchScript } from "../scripts/define.js";
 import { LEASE_GRACE_MS } from "../tickets/steps.js";
 import type { SettingsWatcher } from "./settings-watcher.js";
 
@@ -18,10 +19,24 @@ interface Waiter {
   reject: (e: unknown) => void;
 }
 
+const acquireSlots = defineBatchScript({
+  name: "acquireSlots",
+  lua: new URL("./acquire-slots.lua", import.meta.url),
+  helpers: ["now_ms"],
+  keys: ["slots", "settings"],
+  args: ["leaseMs"],
+  each: { keys: [], args: ["holder"] },
+  // How many of the holders, from the first, were granted a slot, and until when (ms, Redis clock).
+  decode: (raw) => {
+    const [granted, until] = raw as [number, number];
+    return { granted: Number(granted), until: Number(until) };
+  },
+});
+
 /**
  * The payment-slot semaphore as seen from one worker process. Waiters queue
  * here in order; one loop per process asks Redis for as many slots as it has
- * waiters (shared/lua/acquire-slots.lua), so polling load does not grow with
+ * waiters (acquire-slots.lua), so polling load does not grow with
  * the number of tickets waiting.
  */
 export function createSlotPool(deps: Deps, settings: SettingsWatcher) {
@@ -66,13 +81,12 @@ export function createSlotPool(deps: Deps, settings: SettingsWatcher) {
         let granted = 0;
         let until = 0;
         try {
-          const r = (await deps.redis.run(
-            "acquireSlots",
-            [deps.keys.slots, deps.keys.payments],
-            [lease, ...ask.map((w) => w.holder)],
-          )) as [number, number];
-          granted = Number(r[0]);
-          until = Number(r[1]);
+          ({ granted, until } = await acquireSlots.run(
+            deps.redis,
+            { slots: deps.keys.slots, settings: deps.keys.payments },
+            { leaseMs: lease },
+            ask.map((w) => ({ keys: {}, args: { holder: w.holder } })),
+          ));
         } catch (err) {
           deps.log.warn({ err: String(err) }, "slot acquire failed; retrying");
         }

@@ -111,20 +111,20 @@ export function defineScript<K extends string, A extends string, R>(spec: Spec<K
 }
 
 interface BatchSpec<K extends string, A extends string, EK extends string, EA extends string, R>
-  extends Spec<K, A, R[]> {
+  extends Spec<K, A, R> {
   /** The keys and arguments repeated for each entry (a ticket, an item), after the fixed ones. */
   each: { keys: readonly EK[]; args: readonly EA[] };
 }
 
 export interface BatchScript<K extends string, A extends string, EK extends string, EA extends string, R> {
   readonly name: string;
-  /** One call for all `entries`; one decoded answer per entry, in their order. */
+  /** One call for all `entries`, in their order. */
   run(
     redis: Conn,
     keys: Record<K, string>,
     args: Record<A, ScriptArg>,
     entries: { keys: Record<EK, string>; args: Record<EA, ScriptArg> }[],
-  ): Promise<R[]>;
+  ): Promise<R>;
 }
 
 /** A script that takes a batch: fixed keys and arguments, then a group of each per entry. */
@@ -135,7 +135,9 @@ export function defineBatchScript<
   EA extends string,
   R,
 >(spec: BatchSpec<K, A, EK, EA, R>): BatchScript<K, A, EK, EA, R> {
-  registerScript(spec.name, undefined, loadLua(spec.lua, spec.helpers));
+  // Keys repeated per entry make the count vary (sent as the first argument); otherwise it is fixed.
+  const numberOfKeys = spec.each.keys.length > 0 ? undefined : spec.keys.length;
+  registerScript(spec.name, numberOfKeys, loadLua(spec.lua, spec.helpers));
   return {
     name: spec.name,
     run: async (redis, keys, args, entries) => {

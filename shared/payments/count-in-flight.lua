@@ -1,4 +1,4 @@
--- payment-start: the payment simulator counts its own payments in flight, apart
+-- count-in-flight: the payment simulator counts its own payments in flight, apart
 -- from the semaphore, so the slot cap is checked by code that does not enforce it.
 -- One call for the payments that start together.
 -- KEYS[1] in-flight ZSET (payment id -> deadline ms)   KEYS[2] peak counter
