@@ -36,6 +36,11 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     PAYMENT_LATENCY_MAX_MS: "2",
     JOB_LOCK_MS: "10000",
     WAIT_RECHECK_MS: "500",
+    // An in-process API shares its event loop with the suite's own crowd (a thousand clients
+    // in test/big-sale): on a loaded machine a connection's headers can wait there longer than
+    // the production 5 s, and it would be cut off. test/connections.test.ts sets its own.
+    HEADERS_TIMEOUT_MS: "30000",
+    REQUEST_TIMEOUT_MS: "60000",
     ...overrides,
   });
 }
