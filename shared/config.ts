@@ -131,8 +131,8 @@ const schema = z
     MAX_CONNECTIONS: int(1, 10_000_000).default(50_000),
     // A request's headers must arrive within this (a client sending them byte by byte is
     // cut off: the connection is closed, with no answer), and its whole body within
-    // REQUEST_TIMEOUT_MS. Counted from the connection's first byte as this process reads it,
-    // so a process too busy to read for that long cuts off clients too.
+    // REQUEST_TIMEOUT_MS. Node checks it on this process's event loop, so a process too busy
+    // to read a connection for that long cuts its client off too.
     HEADERS_TIMEOUT_MS: int(1000, 600_000).default(5_000),
     REQUEST_TIMEOUT_MS: int(1000, 600_000).default(10_000),
   })
