@@ -1,7 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
-import { and, asc, eq, gt } from "drizzle-orm";
-import { purchases } from "../../shared/db/schema.js";
 import { AppError } from "../../shared/errors.js";
+import { listPurchases } from "../../shared/purchases/list.js";
 import type { ApiCtx } from "../context.js";
 import { shopperOf } from "../identity.js";
 import { errors, json, router, shopperSecurity } from "../openapi.js";
@@ -27,32 +26,7 @@ export function userRoutes(ctx: ApiCtx) {
     // With shopper identity, a user's purchases are theirs alone (404, as if there were no such user).
     const shopper = shopperOf(c);
     if (shopper !== undefined && shopper !== userId) throw new AppError("not_found", "no such user");
-    const where = and(
-      eq(purchases.userId, userId),
-      sale_id ? eq(purchases.saleId, Number(sale_id)) : undefined,
-      cursor ? gt(purchases.id, Number(cursor)) : undefined,
-    );
-    // One more than the page, to know whether another follows.
-    const found = await ctx.deps.db
-      .select()
-      .from(purchases)
-      .where(where)
-      .orderBy(asc(purchases.id))
-      .limit(limit + 1);
-    const rows = found.slice(0, limit);
-    const last = rows.at(-1);
-    return c.json(
-      {
-        next_cursor: found.length > limit && last ? String(last.id) : null,
-        purchases: rows.map((p) => ({
-          purchase_id: String(p.id),
-          ticket_id: p.ticketId,
-          item_id: p.itemId,
-          sale_id: String(p.saleId),
-          created_at: p.createdAt.toISOString(),
-        })),
-      },
-      200,
-    );
+    const page = await listPurchases(ctx.deps, userId, { saleId: sale_id, cursor, limit });
+    return c.json(page, 200);
   });
 }
