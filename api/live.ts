@@ -1,5 +1,6 @@
 import type { Queue } from "bullmq";
 import { readCounters } from "../shared/metrics/counters.js";
+import { slotsHeld } from "../shared/payments/slots.js";
 import { getSale } from "../shared/sales/view.js";
 import type { ApiCtx } from "./context.js";
 
@@ -70,7 +71,7 @@ export function createLiveSampler(ctx: ApiCtx) {
     const [t, counts, held, open] = await Promise.all([
       totals(ctx),
       ctx.queue.getJobCounts("waiting", "delayed"),
-      ctx.deps.redis.zcount(ctx.deps.keys.slots, Date.now(), "+inf"),
+      slotsHeld(ctx.deps),
       ctx.directory.open(),
     ]);
     const sale = open[0] ? await getSale(ctx.deps, open[0].saleId) : null;

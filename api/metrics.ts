@@ -3,6 +3,7 @@ import { routePath } from "hono/route";
 import client from "prom-client";
 import { LATENCY_BUCKETS, readCounters } from "../shared/metrics/counters.js";
 import { paymentStats, readSettings } from "../shared/payments/settings.js";
+import { slotsHeld } from "../shared/payments/slots.js";
 import { type SaleWindow, saleStatus } from "../shared/sales/directory.js";
 import { getSale } from "../shared/sales/view.js";
 import type { ApiCtx } from "./context.js";
@@ -85,10 +86,7 @@ export function createMetrics(ctx: ApiCtx) {
     }
   });
   gauge("flashsale_payment_slots", "Payment slots: the cap, and those held now", ["kind"], async (g) => {
-    const [settings, held] = await Promise.all([
-      readSettings(ctx.deps),
-      ctx.deps.redis.zcount(ctx.deps.keys.slots, Date.now(), "+inf"),
-    ]);
+    const [settings, held] = await Promise.all([readSettings(ctx.deps), slotsHeld(ctx.deps)]);
     g.set({ kind: "cap" }, settings.slots);
     g.set({ kind: "in_use" }, held);
   });

@@ -1,11 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
 import { paymentStats, readSettings } from "../../shared/payments/settings.js";
+import { slotsHeld } from "../../shared/payments/slots.js";
+import { paymentsView } from "../../shared/payments/view.js";
 import { getSale } from "../../shared/sales/view.js";
 import type { ApiCtx } from "../context.js";
 import { createLiveSampler, jobCounts, totals } from "../live.js";
 import { adminSecurity, errors, json, router } from "../openapi.js";
 import { liveSchema } from "../schemas/admin.js";
-import { paymentsView } from "./admin-payments.js";
 
 const route = createRoute({
   method: "get",
@@ -28,8 +29,8 @@ export function adminLiveRoutes(ctx: ApiCtx) {
       jobCounts(ctx.queue),
       readSettings(ctx.deps),
       paymentStats(ctx.deps),
-      ctx.deps.redis.zcount(ctx.deps.keys.slots, Date.now(), "+inf"),
-      paymentsView(ctx),
+      slotsHeld(ctx.deps),
+      paymentsView(ctx.deps),
       totals(ctx),
     ]);
     return c.json(

@@ -1,37 +1,11 @@
 import { createRoute } from "@hono/zod-openapi";
 import { profileRequest } from "../../shared/payments/profiles.js";
-import {
-  paymentSettingsPatch,
-  paymentStats,
-  readProfile,
-  readSettings,
-  setProfile,
-  updateSettings,
-} from "../../shared/payments/settings.js";
+import { paymentSettingsPatch, setProfile, updateSettings } from "../../shared/payments/settings.js";
+import { paymentsView } from "../../shared/payments/view.js";
 import type { ApiCtx } from "../context.js";
 import { adminSecurity, errors, json, router } from "../openapi.js";
 import { paymentsView as paymentsSchema } from "../schemas/admin.js";
 import { jsonRequired } from "../validation.js";
-
-/** The settings in force (a profile's, while one runs), the profile, and the simulator's counts. */
-export async function paymentsView(ctx: ApiCtx) {
-  const [settings, stats, profile] = await Promise.all([
-    readSettings(ctx.deps),
-    paymentStats(ctx.deps),
-    readProfile(ctx.deps),
-  ]);
-  return {
-    ...settings,
-    ...stats,
-    profile: profile
-      ? {
-          name: profile.name,
-          until: new Date(profile.until).toISOString(),
-          remaining_s: Math.ceil((profile.until - Date.now()) / 1000),
-        }
-      : null,
-  };
-}
 
 const common = { tags: ["admin"], security: adminSecurity };
 const body = <S extends typeof paymentSettingsPatch | typeof profileRequest>(schema: S) => ({
@@ -78,14 +52,14 @@ const profile = createRoute({
 
 export function adminPaymentRoutes(ctx: ApiCtx) {
   return router()
-    .openapi(read, async (c) => c.json(await paymentsView(ctx), 200))
+    .openapi(read, async (c) => c.json(await paymentsView(ctx.deps), 200))
     .openapi(change, async (c) => {
       await updateSettings(ctx.deps, c.req.valid("json"));
-      return c.json(await paymentsView(ctx), 200);
+      return c.json(await paymentsView(ctx.deps), 200);
     })
     .openapi(profile, async (c) => {
       const { name, duration_s } = c.req.valid("json");
       await setProfile(ctx.deps, name, duration_s);
-      return c.json(await paymentsView(ctx), 200);
+      return c.json(await paymentsView(ctx.deps), 200);
     });
 }

@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { wakeTickets } from "../../shared/checkout/enqueue.js";
 import { AppError } from "../../shared/errors.js";
+import { saleOfItem } from "../../shared/sales/sale-of-item.js";
 import { adjustStock } from "../../shared/sales/stock.js";
 import { getItem } from "../../shared/sales/view.js";
 import type { ApiCtx } from "../context.js";
@@ -9,7 +10,6 @@ import { stockBody } from "../schemas/admin.js";
 import { itemSchema } from "../schemas/common.js";
 import { itemParams } from "../schemas/sales.js";
 import { jsonRequired } from "../validation.js";
-import { saleOfItem } from "./items.js";
 
 const route = createRoute({
   method: "post",
@@ -40,7 +40,7 @@ export function adminStockRoutes(ctx: ApiCtx) {
   return router().openapi(route, async (c) => {
     const { item_id: itemId } = c.req.valid("param");
     const body = c.req.valid("json");
-    const saleId = body.sale_id ?? (await saleOfItem(ctx, itemId));
+    const saleId = body.sale_id ?? (await saleOfItem(ctx.deps, ctx.directory, itemId));
     const handed = await adjustStock(ctx.deps, saleId, itemId, body.delta);
     // Stock added here is on sale at once through this API, not a moment later.
     ctx.soldOut.forget(saleId, itemId);

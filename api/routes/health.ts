@@ -1,16 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
+import { probeStores } from "../../shared/health.js";
 import type { ApiCtx } from "../context.js";
 import { json, router } from "../openapi.js";
 import { healthDown, healthOk } from "../schemas/ops.js";
-
-// A store that does not answer within this long counts as down.
-const PROBE_MS = 1000;
-
-const probe = (p: Promise<unknown>) =>
-  Promise.race([
-    p.then(() => "ok" as const),
-    new Promise<"down">((r) => setTimeout(() => r("down"), PROBE_MS).unref()),
-  ]).catch(() => "down" as const);
 
 const route = createRoute({
   method: "get",
@@ -28,10 +20,7 @@ const route = createRoute({
 
 export function healthRoutes(ctx: ApiCtx) {
   return router().openapi(route, async (c) => {
-    const [redis, postgres] = await Promise.all([
-      probe(ctx.deps.redis.ping()),
-      probe(ctx.deps.db.client`select 1`),
-    ]);
+    const { redis, postgres } = await probeStores(ctx.deps);
     if (redis === "ok" && postgres === "ok") return c.json({ status: "ok", redis, postgres } as const, 200);
     const down = [redis === "down" && "redis", postgres === "down" && "postgres"]
       .filter(Boolean)

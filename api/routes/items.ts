@@ -1,25 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { ambiguous } from "../../shared/checkout/admit.js";
 import { AppError } from "../../shared/errors.js";
-import { getItem, latestSaleWithItem } from "../../shared/sales/view.js";
+import { saleOfItem } from "../../shared/sales/sale-of-item.js";
+import { getItem } from "../../shared/sales/view.js";
 import type { ApiCtx } from "../context.js";
 import { errors, json, router } from "../openapi.js";
 import { itemSchema, saleIdString } from "../schemas/common.js";
 import { itemParams } from "../schemas/sales.js";
-
-/**
- * The sale an item id refers to now: the one open sale that has it, else the newest that
- * had it. Several open sales with the item are refused (sale_ambiguous), as at checkout.
- */
-export async function saleOfItem(ctx: ApiCtx, itemId: string): Promise<string> {
-  const open = await ctx.directory.withItem(await ctx.directory.open(), itemId);
-  if (open.length > 1) throw ambiguous(itemId, open);
-  if (open[0]) return open[0].saleId;
-  const saleId =
-    (await ctx.directory.anyWithItem(itemId))?.saleId ?? (await latestSaleWithItem(ctx.deps, itemId));
-  if (!saleId) throw new AppError("item_not_found", `no item ${itemId} in any sale`);
-  return saleId;
-}
 
 const route = createRoute({
   method: "get",
@@ -42,7 +28,7 @@ export function itemRoutes(ctx: ApiCtx) {
   return router().openapi(route, async (c) => {
     const { item_id: itemId } = c.req.valid("param");
     const { sale_id: asked } = c.req.valid("query");
-    const saleId = asked ?? (await saleOfItem(ctx, itemId));
+    const saleId = asked ?? (await saleOfItem(ctx.deps, ctx.directory, itemId));
     const item = await getItem(ctx.deps, saleId, itemId);
     if (!item)
       throw new AppError("item_not_found", `no item ${itemId} in ${asked ? `sale ${asked}` : "any sale"}`);

@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../../shared/errors.js";
 import { paymentStats, readSettings } from "../../shared/payments/settings.js";
-import { getSale, type SaleView } from "../../shared/sales/view.js";
+import { slotsHeld } from "../../shared/payments/slots.js";
+import { acceptedCount, getSale, type SaleView } from "../../shared/sales/view.js";
 import type { ApiCtx } from "../context.js";
 import { jobCounts } from "../live.js";
 import { errors, json, router } from "../openapi.js";
@@ -37,8 +38,7 @@ export function statsRoutes(ctx: ApiCtx) {
   // Per sale, the samples of the last WINDOW_MS (at least one); a sale not asked about for that long is dropped.
   const samples = new Map<string, Sample[]>();
   const throughputOf = async (sale: SaleView, now: number) => {
-    const { redis, keys } = ctx.deps;
-    const accepted = Number((await redis.hget(keys.sale(sale.sale_id), "tseq")) ?? 0);
+    const accepted = await acceptedCount(ctx.deps, sale.sale_id);
     const list = samples.get(sale.sale_id) ?? [];
     samples.set(sale.sale_id, list);
     list.push({ at: now, sold: sale.stock.sold, accepted });
@@ -61,7 +61,7 @@ export function statsRoutes(ctx: ApiCtx) {
       jobCounts(ctx.queue),
       readSettings(deps),
       paymentStats(deps),
-      deps.redis.zcount(deps.keys.slots, Date.now(), "+inf"),
+      slotsHeld(deps),
     ]);
     if (asked && !views[0]) throw new AppError("sale_not_found", `no sale ${asked}`);
     const now = Date.now();

@@ -125,3 +125,8 @@ export function createSlotPool(deps: Deps, settings: SettingsWatcher) {
 }
 
 export type SlotPool = ReturnType<typeof createSlotPool>;
+
+/** Payment slots held now: leases in the semaphore not yet expired (by this process's clock). */
+export function slotsHeld(deps: Pick<Deps, "redis" | "keys">): Promise<number> {
+  return deps.redis.zcount(deps.keys.slots, Date.now(), "+inf");
+}

@@ -191,3 +191,8 @@ export async function listItems(deps: Deps, saleId: string, cursor: string | und
     next_cursor: rows.length > limit ? (page[page.length - 1]?.itemId ?? null) : null,
   };
 }
+
+/** Checkouts a sale has accepted so far: its ticket sequence in Redis (0 when it is not there). */
+export async function acceptedCount(deps: Pick<Deps, "redis" | "keys">, saleId: string): Promise<number> {
+  return Number((await deps.redis.hget(deps.keys.sale(saleId), "tseq")) ?? 0);
+}
