@@ -32,7 +32,7 @@ const SCRIPTS = {
 // The Lua helpers (shared/scripts/lib/) each of them uses, prepended at load.
 const HELPERS: Partial<Record<keyof typeof SCRIPTS, LuaHelper[]>> = {
   reserve: ["now_ms", "left_line"],
-  release: ["now_ms", "left_line"],
+  release: ["now_ms", "left_line", "hand_on"],
   adjustStock: ["now_ms", "left_line"],
   extendLease: ["now_ms"],
   startPayment: ["now_ms"],

@@ -52,28 +52,7 @@ if void then
   return {'voided'}
 end
 
-local limit = tonumber(redis.call('HGET', KEYS[1], 'ul'))
-while true do
-  local w = redis.call('ZPOPMIN', KEYS[6])
-  if #w == 0 then break end
-  local wkey = ARGV[2] .. w[1]
-  local wt = redis.call('HMGET', wkey, 'st', 'u')
-  if wt[1] == 'queued' and tonumber(redis.call('HGET', KEYS[3], wt[2]) or '0') < limit then
-    redis.call('HSET', wkey, 'st', 'reserved', 'pos', '', 'ua', now)
-    -- In a two_step sale the waiter's hold (and its code) starts now.
-    local m = redis.call('HMGET', KEYS[8], 'cm', 'hold')
-    if m[1] == 'two_step' then redis.call('HSET', wkey, 'cd', ARGV[8], 'ex', now + tonumber(m[2])) end
-    redis.call('HINCRBY', KEYS[2], 'q', -1)
-    redis.call('HINCRBY', KEYS[1], 'q', -1)
-    if redis.call('HINCRBY', KEYS[4], wt[2], -1) <= 0 then redis.call('HDEL', KEYS[4], wt[2]) end
-    redis.call('HINCRBY', KEYS[3], wt[2], 1)
-    left_line(KEYS[2], KEYS[7], w[1], now)
-    redis.call('PUBLISH', ARGV[6], w[1] .. ':reserved:' .. now)
-    return {'handed', w[1]}
-  end
-end
-redis.call('HINCRBY', KEYS[2], 'rs', -1)
-redis.call('HINCRBY', KEYS[2], 'av', 1)
-redis.call('HINCRBY', KEYS[1], 'rs', -1)
-redis.call('HINCRBY', KEYS[1], 'av', 1)
+-- hand_on: shared/scripts/lib/hand-on.lua, prepended at load.
+local waiter = hand_on(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[6], KEYS[7], KEYS[8], ARGV[2], ARGV[8], ARGV[6], now)
+if waiter then return {'handed', waiter} end
 return {'restocked'}

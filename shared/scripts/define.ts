@@ -15,6 +15,7 @@ type Conn = Redis | Cluster;
 const HELPERS = {
   now_ms: "now.lua",
   left_line: "left-line.lua",
+  hand_on: "hand-on.lua",
 } as const;
 export type LuaHelper = keyof typeof HELPERS;
 

@@ -52,27 +52,7 @@ end
 
 -- A held unit given up: as release.lua's 'expire', with the ticket rejected as cancelled.
 if redis.call('HINCRBY', KEYS[3], user, -1) <= 0 then redis.call('HDEL', KEYS[3], user) end
-local limit = tonumber(redis.call('HGET', KEYS[1], 'ul'))
-while true do
-  local w = redis.call('ZPOPMIN', KEYS[6])
-  if #w == 0 then break end
-  local wkey = ARGV[3] .. w[1]
-  local wt = redis.call('HMGET', wkey, 'st', 'u')
-  if wt[1] == 'queued' and tonumber(redis.call('HGET', KEYS[3], wt[2]) or '0') < limit then
-    redis.call('HSET', wkey, 'st', 'reserved', 'pos', '', 'ua', now)
-    local hold = redis.call('HGET', KEYS[8], 'hold')
-    redis.call('HSET', wkey, 'cd', ARGV[7], 'ex', now + tonumber(hold))
-    redis.call('HINCRBY', KEYS[2], 'q', -1)
-    redis.call('HINCRBY', KEYS[1], 'q', -1)
-    if redis.call('HINCRBY', KEYS[4], wt[2], -1) <= 0 then redis.call('HDEL', KEYS[4], wt[2]) end
-    redis.call('HINCRBY', KEYS[3], wt[2], 1)
-    left_line(KEYS[2], KEYS[7], w[1], now)
-    redis.call('PUBLISH', ARGV[5], w[1] .. ':reserved:' .. now)
-    return {'cancelled', 'handed', w[1]}
-  end
-end
-redis.call('HINCRBY', KEYS[2], 'rs', -1)
-redis.call('HINCRBY', KEYS[2], 'av', 1)
-redis.call('HINCRBY', KEYS[1], 'rs', -1)
-redis.call('HINCRBY', KEYS[1], 'av', 1)
+-- hand_on: shared/scripts/lib/hand-on.lua, prepended at load.
+local waiter = hand_on(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[6], KEYS[7], KEYS[8], ARGV[3], ARGV[7], ARGV[5], now)
+if waiter then return {'cancelled', 'handed', waiter} end
 return {'cancelled', 'restocked'}

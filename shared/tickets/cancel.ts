@@ -27,7 +27,7 @@ export type Cancelled = "cancelled" | "again";
 const cancelScript = defineScript({
   name: "cancel",
   lua: new URL("./cancel.lua", import.meta.url),
-  helpers: ["now_ms", "left_line"],
+  helpers: ["now_ms", "left_line", "hand_on"],
   keys: ["sale", "item", "held", "pending", "ticket", "waitlist", "line", "saleMode"],
   args: ["ticketKey", "shopper", "ticketPrefix", "finalTtlS", "events", "seq", "waiterSecret"],
   // outcome 'cancelled' (detail 'queued', 'handed' with the waiter's seq, or 'restocked'),
