@@ -472,34 +472,39 @@ async function showTicketsOf(user) {
   }
 }
 
-async function pay(entry) {
-  entry.parts.pay.disabled = true;
+/**
+ * Runs a ticket's action from its button (disabled meanwhile) and shows the ticket it
+ * answers; `done` marks the entry first, so the ticket is drawn with it.
+ */
+async function act(entry, button, request, done = () => {}) {
+  button.disabled = true;
   try {
-    const t = await call("POST", "/purchase", { code: entry.t.code });
-    entry.paid = true;
+    const t = await request();
+    done();
     say(null);
     update(entry, t);
     refreshSoon();
   } catch (err) {
     say(describe(err));
   } finally {
-    entry.parts.pay.disabled = false;
-    renderTicket(entry);
+    button.disabled = false;
   }
 }
 
-async function cancel(entry) {
-  entry.parts.cancel.disabled = true;
-  try {
-    const t = await call("DELETE", `/tickets/${encodeURIComponent(entry.id)}`);
-    say(null);
-    update(entry, t);
-    refreshSoon();
-  } catch (err) {
-    say(describe(err));
-  } finally {
-    entry.parts.cancel.disabled = false;
-  }
+async function pay(entry) {
+  await act(
+    entry,
+    entry.parts.pay,
+    () => call("POST", "/purchase", { code: entry.t.code }),
+    () => {
+      entry.paid = true;
+    },
+  );
+  renderTicket(entry);
+}
+
+function cancel(entry) {
+  return act(entry, entry.parts.cancel, () => call("DELETE", `/tickets/${encodeURIComponent(entry.id)}`));
 }
 
 // ---- following a ticket --------------------------------------------------
