@@ -1,52 +1,28 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM, CHROMIUM_ARGS, skipWithoutChromium, watchPage } from "./helpers/browser.js";
 import { crowd } from "./helpers/crowd.js";
 import { ADMIN, createTestEnv, type TestEnv } from "./helpers/env.js";
 import { waitForRest } from "./helpers/invariants.js";
 import { untilFinal } from "./helpers/shopper.js";
 
 // The operator's pages in a real headless browser: Debian's chromium driven by
-// playwright-core (no downloaded browser). .ci/run installs chromium; elsewhere
-// the suite is skipped rather than failed when it is missing.
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`browser suite skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
-
-const ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+// playwright-core (test/helpers/browser.ts).
+const skip = skipWithoutChromium("browser");
 
 let env: TestEnv;
 let context: BrowserContext;
 let profileDir: string;
 let saleId: string;
 
-/** Everything that went wrong on a page: console errors, uncaught exceptions, failed or refused requests. */
-function watch(page: Page) {
-  const problems: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`console: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => problems.push(`exception: ${e.message}`));
-  page.on("requestfailed", (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
-  page.on("response", (r) => {
-    if (r.status() >= 400) problems.push(`${r.status()}: ${r.url()}`);
-  });
-  return problems;
-}
+const watch = (page: Page) => watchPage(page, { errorStatuses: true });
 
 const text = (page: Page, name: string) => page.locator(`[data-field="${name}"]`);
 
-describe.skipIf(!hasChromium)("the operator's pages in a browser", () => {
+describe.skipIf(skip)("the operator's pages in a browser", () => {
   beforeAll(async () => {
     env = await createTestEnv({ workers: 1 });
     await env.setPayments({ failure_rate: 0.2, hang_rate: 0, latency_ms: { min: 1, max: 5 }, slots: 5 });
@@ -73,7 +49,7 @@ describe.skipIf(!hasChromium)("the operator's pages in a browser", () => {
     context = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ARGS,
+      args: CHROMIUM_ARGS,
       httpCredentials: { username: ADMIN.user, password: ADMIN.password },
       viewport: { width: 1280, height: 900 },
     });

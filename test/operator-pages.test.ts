@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM, CHROMIUM_ARGS, skipWithoutChromium, watchPage } from "./helpers/browser.js";
 import { ADMIN, createTestEnv, type TestEnv } from "./helpers/env.js";
 import { waitForRest } from "./helpers/invariants.js";
 import { untilFinal } from "./helpers/shopper.js";
@@ -10,20 +11,8 @@ import { untilFinal } from "./helpers/shopper.js";
 // The operators' pages as people open them (issue 15): with the credentials in the
 // address (http://user:pass@host/admin), which Chromium refuses to fetch relative URLs
 // from; the live page per sale, with its panel of admin actions; the queue dashboard
-// showing the jobs a sale just finished. Debian's chromium driven by playwright-core, as
-// test/browser.test.ts: .ci/run installs it; elsewhere the suite is skipped without it.
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium)
-  console.warn(`operator pages suite skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
-
-const ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-];
+// showing the jobs a sale just finished. Debian's chromium (test/helpers/browser.ts).
+const skip = skipWithoutChromium("operator pages");
 
 let env: TestEnv;
 let context: BrowserContext;
@@ -39,21 +28,11 @@ let withCredentials: string;
  * runs (api/routes/admin-queues.ts): what the abandoned first load had asked for is
  * aborted, and is no fault.
  */
-function watch(page: Page) {
-  const problems: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`console: ${m.text()}`);
+const watch = (page: Page) =>
+  watchPage(page, {
+    abandoned: (r, error) => new URL(r.url()).username !== "" && error === "net::ERR_ABORTED",
+    errorStatuses: true,
   });
-  page.on("pageerror", (e) => problems.push(`exception: ${e.message}`));
-  page.on("requestfailed", (r) => {
-    const abandoned = new URL(r.url()).username !== "" && r.failure()?.errorText === "net::ERR_ABORTED";
-    if (!abandoned) problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`);
-  });
-  page.on("response", (r) => {
-    if (r.status() >= 400) problems.push(`${r.status()}: ${r.url()}`);
-  });
-  return problems;
-}
 
 const text = (page: Page, name: string) => page.locator(`[data-field="${name}"]`);
 
@@ -70,7 +49,7 @@ async function buy(saleId: string, item: string, shoppers: number) {
   await waitForRest(env.deps, saleId);
 }
 
-describe.skipIf(!hasChromium)("the operators' pages opened as http://user:pass@host", () => {
+describe.skipIf(skip)("the operators' pages opened as http://user:pass@host", () => {
   beforeAll(async () => {
     // Each ticket a job of its own, so the dashboard's count is the tickets'.
     env = await createTestEnv({ workers: 1, env: { JOB_BATCH_MAX: "1" } });
@@ -88,7 +67,7 @@ describe.skipIf(!hasChromium)("the operators' pages opened as http://user:pass@h
     context = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ARGS,
+      args: CHROMIUM_ARGS,
       viewport: { width: 1280, height: 900 },
     });
   });

@@ -1,29 +1,17 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { sign } from "hono/jwt";
 import { type Browser, chromium, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM, CHROMIUM_ARGS, skipWithoutChromium, watchPage } from "./helpers/browser.js";
 import { createTestEnv, type TestEnv } from "./helpers/env.js";
 
 // The shoppers' page at / in a real headless browser: Debian's chromium driven by
-// playwright-core (no downloaded browser). .ci/run installs chromium, and in CI
-// (CI set) the suite runs whatever happens; elsewhere it is skipped, saying why,
-// when the binary is missing.
-const CHROMIUM = "/usr/bin/chromium";
-const skip = !existsSync(CHROMIUM) && !process.env.CI;
-if (skip) console.warn(`storefront suite skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
+// playwright-core (test/helpers/browser.ts).
+const skip = skipWithoutChromium("storefront");
 // STOREFRONT_SCREENSHOT=docs/storefront.png refreshes the picture in the README, mid-sale.
 const SCREENSHOT = process.env.STOREFRONT_SCREENSHOT;
 
-const ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 // DOM states come within a second or two; this leaves room on a loaded machine.
 const STATE_MS = 15_000;
 
@@ -40,21 +28,8 @@ let leaving = false;
  * Everything that went wrong on a page: console errors, uncaught exceptions, failed or
  * refused requests; save a request the test itself cut short by leaving the page (leave()).
  */
-function watch(p: Page) {
-  const seen: string[] = [];
-  p.on("console", (m) => {
-    if (m.type() === "error") seen.push(`console: ${m.text()}`);
-  });
-  p.on("pageerror", (e) => seen.push(`exception: ${e.message}`));
-  p.on("requestfailed", (r) => {
-    const error = r.failure()?.errorText;
-    if (!(leaving && error === "net::ERR_ABORTED")) seen.push(`failed: ${r.method()} ${r.url()} ${error}`);
-  });
-  p.on("response", (r) => {
-    if (r.status() >= 400) seen.push(`${r.status()}: ${r.request().method()} ${r.url()}`);
-  });
-  return seen;
-}
+const watch = (p: Page) =>
+  watchPage(p, { abandoned: (_, error) => leaving && error === "net::ERR_ABORTED", errorStatuses: true });
 
 /** Navigates away (a reload, another URL), which aborts the page's refresh if one is in flight. */
 async function leave(go: () => Promise<unknown>) {
@@ -121,7 +96,7 @@ describe.skipIf(skip)("the storefront in a browser", () => {
       checkout_mode: "two_step",
       hold_s: 120,
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
     problems = watch(page);
   });
@@ -285,7 +260,7 @@ describe.skipIf(skip)("the storefront with signed shopper identity", () => {
 
   beforeAll(async () => {
     idEnv = await createTestEnv({ workers: 1, env: { AUTH_JWT_SECRET: SECRET, LOG_LEVEL: "fatal" } });
-    idBrowser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+    idBrowser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   });
 
   afterAll(async () => {
