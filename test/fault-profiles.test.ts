@@ -5,6 +5,7 @@ import { createProcessEnv } from "./helpers/env.js";
 import { checkInvariants, readTickets, waitForRest } from "./helpers/invariants.js";
 
 const ITEMS = 40;
+const FOLLOW_MS = 1500;
 let env: Awaited<ReturnType<typeof createProcessEnv>>;
 beforeAll(async () => {
   // Small batch jobs, so a wave of 40 checkouts admitted together spreads over both
@@ -37,8 +38,9 @@ describe("fault profiles across two worker processes", () => {
       admin: true,
       json: { name: "outage", duration_s: 120 },
     });
-    // The contract gives workers a second to follow.
-    await sleep(1000);
+    // The contract gives workers a second to follow; half a second more for a loaded machine
+    // (a worker's watcher looks each second, so at exactly one second a late look is a race).
+    await sleep(FOLLOW_MS);
     const saleId = await env.createSale({ items: ITEMS, stock_per_item: 1 });
 
     const outage = await wave(saleId, "o");
@@ -50,7 +52,7 @@ describe("fault profiles across two worker processes", () => {
       admin: true,
       json: { name: "healthy", duration_s: 120 },
     });
-    await sleep(1000);
+    await sleep(FOLLOW_MS);
     const healthy = await wave(saleId, "h");
     expect(healthy.outcomes).toEqual({ "purchased:": ITEMS });
     expect(healthy.workers.size).toBe(2);
