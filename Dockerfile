@@ -7,7 +7,9 @@
 # Build stage: all dependencies, and the type-check as a gate.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+# patches/: postinstall mends a dependency (see patches/README.md).
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run typecheck
@@ -16,6 +18,7 @@ RUN npm run typecheck
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # Runtime: slim Node 20, production dependencies, the sources (run by tsx), non-root.

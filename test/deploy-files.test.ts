@@ -110,6 +110,17 @@ describe("Dockerfile", () => {
     expect(dockerfile).toMatch(/^HEALTHCHECK /m);
   });
 
+  it("gives every npm ci the patches its postinstall applies", () => {
+    const stages = dockerfile.split(/^FROM /m).filter((s) => /npm ci/.test(s));
+    expect(stages.length).toBeGreaterThan(0);
+    for (const stage of stages) {
+      const copied = stage.indexOf("COPY patches ./patches");
+      expect(copied).toBeGreaterThan(-1);
+      expect(copied).toBeLessThan(stage.indexOf("npm ci"));
+    }
+    expect(existsSync(new URL("patches/postgres+3.4.9.patch", root))).toBe(true);
+  });
+
   it("copies folders that exist", () => {
     for (const m of dockerfile.matchAll(/^COPY --from=build \/app\/(\S+)/gm)) {
       expect(existsSync(new URL(m[1] as string, root))).toBe(true);
