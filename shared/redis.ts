@@ -18,28 +18,16 @@ const SCRIPTS = {
   markPaid: -1,
   release: 8,
   finalize: -1,
-  adjustStock: 6,
-  loadItems: -1,
-  loadSale: 3,
-  readmit: 2,
-  openRoom: 5,
-  peekRoom: 2,
-  dropRoom: 1,
-  renewLock: 1,
-  releaseLock: 1,
 } as const;
 
 // The Lua helpers (shared/scripts/lib/) each of them uses, prepended at load.
 const HELPERS: Partial<Record<keyof typeof SCRIPTS, LuaHelper[]>> = {
   reserve: ["now_ms", "left_line"],
   release: ["now_ms", "left_line", "hand_on"],
-  adjustStock: ["now_ms", "left_line"],
   extendLease: ["now_ms"],
   startPayment: ["now_ms"],
   markPaid: ["now_ms"],
   finalize: ["now_ms"],
-  readmit: ["now_ms"],
-  openRoom: ["now_ms"],
 };
 
 const fileName = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -107,7 +95,7 @@ function connect(target: RedisTarget, options: RedisOptions): Redis | Cluster {
   const { enableAutoPipelining: _, retryStrategy, ...perNode } = options;
   return new Cluster(nodes, {
     // Off in a cluster: ioredis groups an auto-pipeline by the slot of a command's
-    // first argument, which for a script with a variable key count (loadItems) is
+    // first argument, which for a script with a variable key count (load-items) is
     // the count, not a key, and the batch is then refused as cross-slot.
     enableAutoPipelining: false,
     clusterRetryStrategy: retryStrategy,

@@ -6,6 +6,7 @@ import { CHECKOUT_QUEUE, checkoutQueueOptions } from "../shared/queues.js";
 import { readmitTickets } from "../shared/recovery/readmit.js";
 import { createSaleDirectory } from "../shared/sales/directory.js";
 import { reloadSale } from "../shared/sales/load.js";
+import { loadItemsScript } from "../shared/sales/load-scripts.js";
 import { createSettler, type Settlement, StaleSettlement } from "../shared/settlement/settle.js";
 import * as step from "../shared/tickets/steps.js";
 import { sleep } from "../shared/time.js";
@@ -235,7 +236,9 @@ describe("a reload that died half-way", () => {
     // re-created the ticket, then died before publishing the sale.
     const { redis, keys } = env.deps;
     await redis.set(keys.saleUnpublished(saleId), "1");
-    await redis.run("loadItems", [keys.item(saleId, "mid")], [2, 0]);
+    await loadItemsScript.run(redis, {}, {}, [
+      { keys: { item: keys.item(saleId, "mid") }, args: { total: 2, sold: 0 } },
+    ]);
     expect(await readmitTickets(env.deps, saleId)).toHaveLength(1);
     // The job from before the loss may not settle: the next reload keeps the item as read.
     await expect(createSettler(env.deps).settle(s)).rejects.toBeInstanceOf(StaleSettlement);
@@ -256,7 +259,9 @@ describe("a reload that finds tickets re-created by a loader that died", () => {
     await recordAccepted(tickets);
     await loseSale(saleId);
     // A first loader got as far as the items and the re-created tickets, then died.
-    await env.deps.redis.run("loadItems", [env.deps.keys.item(saleId, "half")], [3, 0]);
+    await loadItemsScript.run(env.deps.redis, {}, {}, [
+      { keys: { item: env.deps.keys.item(saleId, "half") }, args: { total: 3, sold: 0 } },
+    ]);
     expect(await readmitTickets(env.deps, saleId)).toHaveLength(5);
     // The next one finishes the job.
     const jobs = await reloadSale(env.deps, saleId);

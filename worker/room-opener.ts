@@ -4,10 +4,11 @@ import { addTicketJobs, type TicketJob } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
 import { ticketId } from "../shared/keys.js";
 import { type HeldLock, takeLock } from "../shared/lock.js";
+import { dropRoom, peekRoom, placeRoom } from "../shared/sales/rooms.js";
 
-// The fair-start room (shared/lua/admit.lua takes checkouts into it shortly before a
+// The fair-start room (shared/checkout/admit.lua takes checkouts into it shortly before a
 // sale opens). At the opening one worker, whoever takes the sale's room lock, shuffles
-// it (shared/lua/open-room.lua) and queues it in the drawn order, then the tickets
+// it (shared/sales/rooms.ts, open-room.lua) and queues it in the drawn order, then the tickets
 // accepted behind it, until the way out is empty and checkout queues as usual. A ticket
 // leaves the way out only once its job exists (queueRoom), so an opener that fails or
 // dies loses none and the next one carries on in the same order.
@@ -92,14 +93,10 @@ export async function openRoom(
       await redis.del(draw);
       for (let at = 0; at < drawn.length; at += BATCH)
         await redis.rpush(draw, ...drawn.slice(at, at + BATCH));
-      const [r, n] = (await redis.run(
-        "openRoom",
-        [keys.sale(saleId), keys.saleMode(saleId), keys.room(saleId), keys.roomOut(saleId), draw],
-        [keys.events(saleId), keys.ticketPrefix(saleId), keys.line(saleId, "")],
-      )) as string[];
-      if (r === "early") return 0;
-      if (r === "shuffled") deps.log.info({ sale: saleId, tickets: Number(n) }, "fair-start room shuffled");
-      if (r !== "changed") break;
+      const { outcome, tickets } = await placeRoom(deps, saleId);
+      if (outcome === "early") return 0;
+      if (outcome === "shuffled") deps.log.info({ sale: saleId, tickets }, "fair-start room shuffled");
+      if (outcome !== "changed") break;
     }
     return await queueRoom(deps, queue, saleId, lock, opts);
   } finally {
@@ -116,27 +113,22 @@ export async function openRoom(
  * finished and removed finds its ticket final and does nothing).
  */
 async function queueRoom(deps: Deps, queue: Queue, saleId: string, lock: HeldLock, opts: OpenRoomOptions) {
-  const { redis, keys } = deps;
   let queued = 0;
   // Another opener took over (this one stalled past its lock): the rest is theirs.
   while (!lock.lost) {
-    const batch = (await redis.run(
-      "peekRoom",
-      [keys.saleMode(saleId), keys.roomOut(saleId)],
-      [opts.batch ?? BATCH],
-    )) as string[];
+    const batch = await peekRoom(deps, saleId, opts.batch ?? BATCH);
     if (batch.length === 0) break;
     const jobs = batch.map((e) => jobOf(saleId, e));
     await addTicketJobs(queue, jobs);
     await opts.afterQueue?.(jobs);
-    if ((await redis.run("dropRoom", [keys.roomOut(saleId)], batch)) === 0) break;
+    if (!(await dropRoom(deps, saleId, batch))) break;
     queued += batch.length;
   }
   return queued;
 }
 
 function jobOf(saleId: string, entry: string): TicketJob {
-  // "seq:item:user:key" (shared/lua/admit.lua); ids have no ':'.
+  // "seq:item:user:key" (shared/checkout/admit.lua); ids have no ':'.
   const [seq = "", itemId = "", userId = "", key = ""] = entry.split(":");
   return { ticketId: ticketId(saleId, seq, key), saleId, itemId, userId };
 }

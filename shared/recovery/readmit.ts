@@ -2,9 +2,21 @@ import type { TicketJob } from "../checkout/enqueue.js";
 import type { Sql } from "../db/client.js";
 import type { Deps } from "../deps.js";
 import { parseTicketId } from "../keys.js";
+import { defineBatchScript } from "../scripts/define.js";
 
 // Tickets per script call (five arguments each): short calls, few round trips.
 const BATCH = 500;
+
+const readmit = defineBatchScript({
+  name: "readmit",
+  lua: new URL("./readmit.lua", import.meta.url),
+  helpers: ["now_ms"],
+  keys: ["pending", "saleMode"],
+  args: ["ticketPrefix", "itemPrefix", "linePrefix", "userTicketsPrefix"],
+  each: { keys: [], args: ["seq", "user", "item", "acceptedAt", "key"] },
+  // The seqs that need a job: re-created now, or found queued (re-created by a loader that died).
+  decode: (raw) => ({ seqs: Array.isArray(raw) ? raw.map(String) : [] }),
+});
 
 /**
  * Re-creates, queued, the tickets PostgreSQL recorded as accepted for a sale and
@@ -40,19 +52,22 @@ export async function readmitTickets(
   for (let i = 0; i < parsed.length; i += BATCH) {
     const chunk = parsed.slice(i, i + BATCH);
     const bySeq = new Map(chunk.map((r) => [r.seq, r]));
-    const seqs = (await redis.run(
-      "readmit",
-      [keys.pending(saleId), keys.saleMode(saleId)],
-      [
-        keys.ticketPrefix(saleId),
-        keys.itemPrefix(saleId),
-        keys.line(saleId, ""),
-        keys.userTicketsPrefix(saleId),
-        ...chunk.flatMap((r) => [r.seq, r.user_id, r.item_id, r.ca, r.key]),
-      ],
-    )) as (string | number)[];
+    const { seqs } = await readmit.run(
+      redis,
+      { pending: keys.pending(saleId), saleMode: keys.saleMode(saleId) },
+      {
+        ticketPrefix: keys.ticketPrefix(saleId),
+        itemPrefix: keys.itemPrefix(saleId),
+        linePrefix: keys.line(saleId, ""),
+        userTicketsPrefix: keys.userTicketsPrefix(saleId),
+      },
+      chunk.map((r) => ({
+        keys: {},
+        args: { seq: r.seq, user: r.user_id, item: r.item_id, acceptedAt: r.ca, key: r.key },
+      })),
+    );
     for (const seq of seqs) {
-      const r = bySeq.get(String(seq));
+      const r = bySeq.get(seq);
       if (r) jobs.push({ ticketId: r.ticket_id, saleId, itemId: r.item_id, userId: r.user_id });
     }
   }

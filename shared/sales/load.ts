@@ -9,6 +9,7 @@ import { CHECKOUT_QUEUE, checkoutQueueOptions } from "../queues.js";
 import { readmitTickets } from "../recovery/readmit.js";
 import { lockSaleSettlement } from "../recovery/settle-lock.js";
 import { sleep } from "../time.js";
+import { loadItemsScript, loadSaleScript } from "./load-scripts.js";
 import { writeSaleMode } from "./mode.js";
 import { listForRoomOpener } from "./rooms.js";
 
@@ -105,10 +106,14 @@ export async function reloadSale(
       let sold = 0;
       for (let i = 0; i < rows.length; i += LOAD_BATCH) {
         const chunk = rows.slice(i, i + LOAD_BATCH);
-        await redis.run(
-          "loadItems",
-          chunk.map((r) => keys.item(saleId, r.itemId)),
-          chunk.flatMap((r) => [r.stock, r.sold]),
+        await loadItemsScript.run(
+          redis,
+          {},
+          {},
+          chunk.map((r) => ({
+            keys: { item: keys.item(saleId, r.itemId) },
+            args: { total: r.stock, sold: r.sold },
+          })),
         );
       }
       for (const r of rows) {
@@ -117,19 +122,19 @@ export async function reloadSale(
       }
       // Before the sale is published, so they stay ahead of every new ticket.
       const jobs = opts.fresh ? [] : await readmitTickets(deps, saleId, sql);
-      await redis.run(
-        "loadSale",
-        [keys.sale(saleId), keys.pending(saleId), keys.saleUnpublished(saleId)],
-        [
+      await loadSaleScript.run(
+        redis,
+        { sale: keys.sale(saleId), pending: keys.pending(saleId), unpublished: keys.saleUnpublished(saleId) },
+        {
           saleId,
-          sale.startsAt.getTime(),
-          sale.endsAt.getTime(),
-          sale.userLimit,
-          rows.length,
+          startsAt: sale.startsAt.getTime(),
+          endsAt: sale.endsAt.getTime(),
+          userLimit: sale.userLimit,
+          items: rows.length,
           total,
           sold,
-          opts.fresh ? 0 : await firstTicketSeq(sql, saleId),
-        ],
+          firstTicketSeq: opts.fresh ? 0 : await firstTicketSeq(sql, saleId),
+        },
       );
       return jobs;
     });

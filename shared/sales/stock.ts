@@ -2,6 +2,26 @@ import { and, eq, sql } from "drizzle-orm";
 import { items } from "../db/schema.js";
 import type { Deps } from "../deps.js";
 import { AppError } from "../errors.js";
+import { defineScript, str } from "../scripts/define.js";
+
+const adjustStockScript = defineScript({
+  name: "adjustStock",
+  lua: new URL("./adjust-stock.lua", import.meta.url),
+  helpers: ["now_ms", "left_line"],
+  keys: ["sale", "item", "held", "pending", "waitlist", "line"],
+  args: ["delta", "ticketPrefix", "events"],
+  // 'ok' (handed: the waiters given an added unit), 'insufficient' (available: what there
+  // is to remove) or 'item_not_found' (not in Redis, or its sale still loading).
+  decode: (raw) => {
+    const outcome = str(raw, 0);
+    const rest = Array.isArray(raw) ? raw.slice(1).map(String) : [];
+    return {
+      outcome,
+      handed: outcome === "ok" ? rest : [],
+      available: outcome === "insufficient" ? Number(rest[0]) : 0,
+    };
+  },
+});
 
 /**
  * Adds or removes units of an item. Removal is decided in Redis first, where
@@ -17,19 +37,19 @@ export async function adjustStock(
 ): Promise<string[]> {
   const { db, redis, keys } = deps;
   const where = and(eq(items.saleId, Number(saleId)), eq(items.itemId, itemId));
-  const runRedis = async (d: number) =>
-    (await redis.run(
-      "adjustStock",
-      [
-        keys.sale(saleId),
-        keys.item(saleId, itemId),
-        keys.held(saleId),
-        keys.pending(saleId),
-        keys.waitlist(saleId, itemId),
-        keys.line(saleId, itemId),
-      ],
-      [d, keys.ticketPrefix(saleId), keys.events(saleId)],
-    )) as string[];
+  const runRedis = (d: number) =>
+    adjustStockScript.run(
+      redis,
+      {
+        sale: keys.sale(saleId),
+        item: keys.item(saleId, itemId),
+        held: keys.held(saleId),
+        pending: keys.pending(saleId),
+        waitlist: keys.waitlist(saleId, itemId),
+        line: keys.line(saleId, itemId),
+      },
+      { delta: d, ticketPrefix: keys.ticketPrefix(saleId), events: keys.events(saleId) },
+    );
 
   if (delta > 0) {
     const updated = await db
@@ -38,12 +58,12 @@ export async function adjustStock(
       .where(where)
       .returning();
     if (updated.length === 0) throw new AppError("item_not_found", `no item ${itemId} in sale ${saleId}`);
-    const [status, ...handed] = await runRedis(delta);
-    if (status === "item_not_found") return []; // not loaded in Redis: PostgreSQL alone is the record.
+    const { outcome, handed } = await runRedis(delta);
+    if (outcome === "item_not_found") return []; // not loaded in Redis: PostgreSQL alone is the record.
     return handed;
   }
 
-  const [status, available] = await runRedis(delta);
+  const { outcome: status, available } = await runRedis(delta);
   if (status === "insufficient") {
     throw new AppError("insufficient_stock", `only ${available} units are available to remove`);
   }
