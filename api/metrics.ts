@@ -1,7 +1,10 @@
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import client from "prom-client";
+import { probeStores } from "../shared/health.js";
 import { LATENCY_BUCKETS, readCounters } from "../shared/metrics/counters.js";
+import { oldestWaitingSeconds } from "../shared/metrics/queue-age.js";
+import { redisRebuiltAt } from "../shared/metrics/redis-epoch.js";
 import { paymentStats, readSettings } from "../shared/payments/settings.js";
 import { slotsHeld } from "../shared/payments/slots.js";
 import { type SaleWindow, saleStatus } from "../shared/sales/directory.js";
@@ -13,6 +16,9 @@ import { createHttpMetrics } from "./http-metrics.js";
 // Prometheus sums them over processes. System-wide (checkouts, tickets,
 // payments, queue, slots, stock), read from Redis at scrape time: every API
 // process reports the same values, so aggregate them with max(), not sum().
+// A system-wide metric Redis cannot give is left out of the scrape rather than
+// failing it: flashsale_store_up then says why, and the process's own metrics stay.
+const leaveOut = () => {};
 
 type Snapshot = Awaited<ReturnType<typeof readCounters>>;
 
@@ -38,7 +44,8 @@ export function createMetrics(ctx: ApiCtx) {
       registers,
       async collect() {
         this.reset();
-        for (const c of await counters()) if (c.name === source) this.inc(c.labels, c.value);
+        const all = await counters().catch(() => []);
+        for (const c of all) if (c.name === source) this.inc(c.labels, c.value);
       },
     });
   counterFrom(
@@ -69,7 +76,7 @@ export function createMetrics(ctx: ApiCtx) {
       registers,
       async collect() {
         this.reset();
-        await fill(this);
+        await fill(this).catch(leaveOut);
       },
     });
   gauge("flashsale_queue_jobs", "Jobs in the queues by state", ["queue", "state"], async (g) => {
@@ -114,6 +121,35 @@ export function createMetrics(ctx: ApiCtx) {
     },
   );
 
+  gauge(
+    "flashsale_queue_oldest_waiting_seconds",
+    "How long the job next in line has waited for a worker, by queue (0 when none waits)",
+    ["queue"],
+    async (g) => {
+      const ages = await Promise.all(
+        ctx.queues.map(async (q) => [q.name, await oldestWaitingSeconds(q)] as const),
+      );
+      for (const [queue, age] of ages) g.set({ queue }, age);
+    },
+  );
+  gauge(
+    "flashsale_redis_rebuilt_timestamp_seconds",
+    "When Redis was last rebuilt from PostgreSQL after losing its data (Unix time; 0 if never)",
+    [],
+    async (g) => g.set(await redisRebuiltAt(ctx.deps)),
+  );
+  // Per process, like the HTTP metrics: whether this API reached each store just now.
+  gauge(
+    "flashsale_store_up",
+    "1 if this API process reached the store at scrape time",
+    ["store"],
+    async (g) => {
+      const s = await probeStores(ctx.deps);
+      g.set({ store: "redis" }, s.redis === "ok" ? 1 : 0);
+      g.set({ store: "postgres" }, s.postgres === "ok" ? 1 : 0);
+    },
+  );
+
   const middleware: MiddlewareHandler = async (c, next) => {
     const start = performance.now();
     await next();
@@ -148,7 +184,7 @@ function paymentHistogram(counters: () => Promise<Snapshot>) {
     collect: undefined,
     reset() {},
     async get() {
-      const all = await counters();
+      const all = await counters().catch((): Snapshot => []);
       const pick = (suffix: string) => all.filter((c) => c.name === `payment_duration_seconds${suffix}`);
       const buckets = pick("_bucket");
       const les = [...LATENCY_BUCKETS.map(String), "+Inf"];
