@@ -1,49 +1,8 @@
 import { Cluster, Redis, type RedisOptions } from "ioredis";
-import {
-  callScript,
-  defineScripts,
-  type LuaHelper,
-  loadLua,
-  registerScript,
-  type ScriptArg,
-  type ScriptResult,
-} from "./scripts/define.js";
-
-// Scripts not yet declared beside their callers with defineScript (shared/scripts/define.ts):
-// shared/lua/<name>.lua and their key counts (-1: the count varies and is sent first).
-const SCRIPTS = {
-  reserve: -1,
-  extendLease: 1,
-  startPayment: -1,
-  markPaid: -1,
-  release: 8,
-  finalize: -1,
-} as const;
-
-// The Lua helpers (shared/scripts/lib/) each of them uses, prepended at load.
-const HELPERS: Partial<Record<keyof typeof SCRIPTS, LuaHelper[]>> = {
-  reserve: ["now_ms", "left_line"],
-  release: ["now_ms", "left_line", "hand_on"],
-  extendLease: ["now_ms"],
-  startPayment: ["now_ms"],
-  markPaid: ["now_ms"],
-  finalize: ["now_ms"],
-};
-
-const fileName = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-for (const [name, numberOfKeys] of Object.entries(SCRIPTS)) {
-  const file = new URL(`./lua/${fileName(name)}.lua`, import.meta.url);
-  const lua = loadLua(file, HELPERS[name as keyof typeof SCRIPTS]);
-  registerScript(name, numberOfKeys >= 0 ? numberOfKeys : undefined, lua);
-}
-
-export type { ScriptResult };
+import { defineScripts } from "./scripts/define.js";
 
 /** One Redis or a Redis Cluster: every key a script or MULTI touches shares one hash tag (shared/keys.ts). */
-export type AppRedis = (Redis | Cluster) & {
-  /** Runs a declared script by name (one EVALSHA); declared scripts' own `run` decode the answer too. */
-  run(name: string, keys: string[], args: ScriptArg[]): Promise<ScriptResult>;
-};
+export type AppRedis = Redis | Cluster;
 
 /** Where Redis is: a URL (one Redis), or the config, whose REDIS_CLUSTER_NODES picks a cluster. */
 export type RedisTarget = string | { REDIS_URL: string; REDIS_CLUSTER_NODES: string };
@@ -78,7 +37,6 @@ export function createRedis(target: RedisTarget, opts: RedisClientOptions = {}):
   // Errors surface on the commands that fail; an unhandled 'error' event would crash the process.
   redis.on("error", () => {});
   defineScripts(redis);
-  redis.run = (name, keys, args) => callScript(redis, name, keys, args);
   return redis;
 }
 

@@ -3,9 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admit } from "../shared/checkout/admit.js";
 import { addTicketJobs, type TicketJob } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
+import { markPaid } from "../shared/payments/mark-paid.js";
+import { LEASE_GRACE_MS } from "../shared/payments/slots.js";
+import { startPayment } from "../shared/payments/start-payment.js";
 import { CHECKOUT_QUEUE, type CheckoutQueue, checkoutQueueOptions } from "../shared/queues.js";
 import { createSaleDirectory } from "../shared/sales/directory.js";
-import * as step from "../shared/tickets/steps.js";
+import { release } from "../shared/tickets/release.js";
+import { reserve } from "../shared/tickets/reserve.js";
+import { type TicketKeys, ticketKeys } from "../shared/tickets/ticket-keys.js";
 import { sleep } from "../shared/time.js";
 import { startWorker } from "../worker/start.js";
 import { createTestEnv, type TestEnv } from "./helpers/env.js";
@@ -36,17 +41,17 @@ async function redisNow(deps: Deps): Promise<number> {
 async function oneUnit(item: string, users: string[]) {
   const saleId = await env.createSale({ items: [{ item_id: item, stock: 1 }], user_limit: 10 });
   const directory = createSaleDirectory(env.deps);
-  const out: { job: TicketJob; k: step.TicketKeys }[] = [];
+  const out: { job: TicketJob; k: TicketKeys }[] = [];
   for (const userId of users) {
     const a = await admit(env.deps, directory, { userId, itemId: item });
     const job: TicketJob = { ticketId: a.ticketId, saleId, itemId: item, userId };
-    out.push({ job, k: step.ticketKeys(env.deps, job) });
+    out.push({ job, k: ticketKeys(env.deps, job) });
   }
   return { saleId, tickets: out };
 }
 
 /** Everything release.lua could write for a ticket of this item. */
-async function snapshot(deps: Deps, k: step.TicketKeys) {
+async function snapshot(deps: Deps, k: TicketKeys) {
   const { redis } = deps;
   return {
     ticket: await redis.hgetall(k.ticket),
@@ -60,12 +65,12 @@ async function snapshot(deps: Deps, k: step.TicketKeys) {
 }
 
 /** Starts paying a reserved ticket as a worker would, with a slot of its own. */
-async function startPaying(k: step.TicketKeys, holder: string, timeoutMs: number) {
-  const lease = (await redisNow(env.deps)) + timeoutMs + step.LEASE_GRACE_MS + 5000;
+async function startPaying(k: TicketKeys, holder: string, timeoutMs: number) {
+  const lease = (await redisNow(env.deps)) + timeoutMs + LEASE_GRACE_MS + 5000;
   await env.deps.redis.zadd(env.deps.keys.slots, lease, holder);
-  const [st, pd] = await step.startPayment(env.deps, k, timeoutMs, holder, lease);
-  expect(st).toBe("paying");
-  return Number(pd);
+  const { status, deadline } = await startPayment(env.deps, k, timeoutMs, holder, lease);
+  expect(status).toBe("paying");
+  return Number(deadline);
 }
 
 async function untilRedisPasses(deadline: number) {
@@ -77,16 +82,16 @@ describe("release.lua: a payment times out only by Redis's clock", () => {
     const { saleId, tickets } = await oneUnit("early", ["payer", "next"]);
     const [payer, next] = tickets;
     if (!payer || !next) throw new Error("two tickets");
-    expect((await step.reserve(env.deps, payer.k))[0]).toBe("reserved");
-    expect((await step.reserve(env.deps, next.k))[0]).toBe("waiting");
+    expect((await reserve(env.deps, payer.k)).state).toBe("reserved");
+    expect((await reserve(env.deps, next.k)).state).toBe("waiting");
     const pd = await startPaying(payer.k, "early-slot", 800);
 
     const before = await snapshot(env.deps, payer.k);
-    expect(await step.release(env.deps, payer.k, "payment_timeout", "early-slot")).toEqual([
-      "noop",
-      "early",
-      String(pd),
-    ]);
+    expect(await release(env.deps, payer.k, "payment_timeout", "early-slot")).toEqual({
+      outcome: "noop",
+      why: "early",
+      until: pd,
+    });
     // Nothing written: still paying, the unit still reserved for it, the next still in line...
     expect(await snapshot(env.deps, payer.k)).toEqual(before);
     expect(before.ticket.st).toBe("paying");
@@ -95,25 +100,26 @@ describe("release.lua: a payment times out only by Redis's clock", () => {
     // ...and the attempt keeps its slot until it may really fail.
     expect(await env.deps.redis.zscore(env.deps.keys.slots, "early-slot")).not.toBeNull();
     // Without a holder (a caller that lost it) the deadline holds just the same.
-    expect((await step.release(env.deps, payer.k, "payment_timeout", "", "fail", false)).slice(0, 2)).toEqual(
-      ["noop", "early"],
-    );
+    expect(await release(env.deps, payer.k, "payment_timeout", "", "fail", false)).toMatchObject({
+      outcome: "noop",
+      why: "early",
+    });
 
     await untilRedisPasses(pd);
-    expect(await step.release(env.deps, payer.k, "payment_timeout", "early-slot")).toEqual([
-      "handed",
-      next.k.seq,
-    ]);
+    expect(await release(env.deps, payer.k, "payment_timeout", "early-slot")).toEqual({
+      outcome: "handed",
+      waiter: next.k.seq,
+    });
     const failed = await env.deps.redis.hgetall(payer.k.ticket);
     expect(failed).toMatchObject({ st: "failed", rs: "payment_timeout" });
     expect(Number(failed.ua)).toBeGreaterThanOrEqual(pd);
     expect(await env.deps.redis.hget(next.k.ticket, "st")).toBe("reserved");
     expect(await env.deps.redis.zscore(env.deps.keys.slots, "early-slot")).toBeNull();
     // Once failed, a late call is a no-op as before.
-    expect(await step.release(env.deps, payer.k, "payment_timeout", "early-slot")).toEqual([
-      "noop",
-      "failed",
-    ]);
+    expect(await release(env.deps, payer.k, "payment_timeout", "early-slot")).toEqual({
+      outcome: "noop",
+      why: "failed",
+    });
 
     // The ticket handed the unit buys it.
     await env.setPayments({ latency_ms: { min: 0, max: 2 }, failure_rate: 0, hang_rate: 0, slots: 5 });
@@ -134,9 +140,11 @@ describe("release.lua: a payment times out only by Redis's clock", () => {
     const { saleId, tickets } = await oneUnit("declined", ["decliner"]);
     const [payer] = tickets;
     if (!payer) throw new Error("one ticket");
-    expect((await step.reserve(env.deps, payer.k))[0]).toBe("reserved");
+    expect((await reserve(env.deps, payer.k)).state).toBe("reserved");
     const pd = await startPaying(payer.k, "declined-slot", 5000);
-    expect(await step.release(env.deps, payer.k, "payment_declined", "declined-slot")).toEqual(["restocked"]);
+    expect(await release(env.deps, payer.k, "payment_declined", "declined-slot")).toEqual({
+      outcome: "restocked",
+    });
     const failed = await env.deps.redis.hgetall(payer.k.ticket);
     expect(failed).toMatchObject({ st: "failed", rs: "payment_declined" });
     expect(Number(failed.ua)).toBeLessThan(pd);
@@ -151,10 +159,13 @@ describe("release.lua: a payment times out only by Redis's clock", () => {
     const { tickets } = await oneUnit("paid", ["payer"]);
     const [payer] = tickets;
     if (!payer) throw new Error("one ticket");
-    expect((await step.reserve(env.deps, payer.k))[0]).toBe("reserved");
+    expect((await reserve(env.deps, payer.k)).state).toBe("reserved");
     await startPaying(payer.k, "paid-slot", 5000);
-    expect(await step.markPaid(env.deps, payer.k, "paid-slot")).toEqual(["paid"]);
-    expect(await step.release(env.deps, payer.k, "payment_timeout", "paid-slot")).toEqual(["noop", "paid"]);
+    expect(await markPaid(env.deps, payer.k, "paid-slot")).toEqual({ outcome: "paid" });
+    expect(await release(env.deps, payer.k, "payment_timeout", "paid-slot")).toEqual({
+      outcome: "noop",
+      why: "paid",
+    });
     // Settled by its job, as any paid ticket.
     const worker = await startWorker(env.deps);
     try {
@@ -220,7 +231,7 @@ describe("a worker whose clock runs ahead of Redis's", () => {
     const { saleId, tickets } = await oneUnit("resume", ["orphaned", "next"]);
     const [payer, next] = tickets;
     if (!payer || !next) throw new Error("two tickets");
-    expect((await step.reserve(env.deps, payer.k))[0]).toBe("reserved");
+    expect((await reserve(env.deps, payer.k)).state).toBe("reserved");
     // An attempt that started paying and died: its ticket stays paying until the deadline.
     const pd = await startPaying(payer.k, "dead-slot", 1500);
     const worker = await startWorker(env.deps);

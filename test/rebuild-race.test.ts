@@ -2,13 +2,18 @@ import { randomBytes } from "node:crypto";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admit } from "../shared/checkout/admit.js";
+import { markPaid } from "../shared/payments/mark-paid.js";
+import { startPayment } from "../shared/payments/start-payment.js";
 import { CHECKOUT_QUEUE, checkoutQueueOptions } from "../shared/queues.js";
 import { readmitTickets } from "../shared/recovery/readmit.js";
 import { createSaleDirectory } from "../shared/sales/directory.js";
 import { reloadSale } from "../shared/sales/load.js";
 import { loadItemsScript } from "../shared/sales/load-scripts.js";
 import { createSettler, type Settlement, StaleSettlement } from "../shared/settlement/settle.js";
-import * as step from "../shared/tickets/steps.js";
+import { finalize } from "../shared/tickets/finalize.js";
+import { release } from "../shared/tickets/release.js";
+import { reserve } from "../shared/tickets/reserve.js";
+import { ticketKeys } from "../shared/tickets/ticket-keys.js";
 import { sleep } from "../shared/time.js";
 import { createTestEnv, type TestEnv } from "./helpers/env.js";
 
@@ -41,12 +46,12 @@ async function paidTicket(saleId: string, userId: string, itemId: string): Promi
   // Each round's sale numbers its items 1..N, like the others still open: it is named.
   const a = await admit(env.deps, createSaleDirectory(env.deps), { userId, itemId, saleId });
   const s = { ticketId: a.ticketId, saleId, itemId, userId };
-  const k = step.ticketKeys(env.deps, s);
+  const k = ticketKeys(env.deps, s);
   const holder = `${a.ticketId}:${randomBytes(4).toString("hex")}`;
-  expect((await step.reserve(env.deps, k))[0]).toBe("reserved");
+  expect((await reserve(env.deps, k)).state).toBe("reserved");
   await env.deps.redis.zadd(env.deps.keys.slots, Date.now() + 60_000, holder);
-  expect((await step.startPayment(env.deps, k, 60_000, holder))[0]).toBe("paying");
-  expect(await step.markPaid(env.deps, k, holder)).toEqual(["paid"]);
+  expect((await startPayment(env.deps, k, 60_000, holder)).status).toBe("paying");
+  expect(await markPaid(env.deps, k, holder)).toEqual({ outcome: "paid" });
   return s;
 }
 
@@ -130,7 +135,7 @@ describe("a Redis rebuild racing settlements from before the loss", () => {
           const r = await settler.settle(s);
           if ("purchaseId" in r) {
             settled++;
-            await step.finalize(env.deps, step.ticketKeys(env.deps, s), r.purchaseId);
+            await finalize(env.deps, ticketKeys(env.deps, s), r.purchaseId);
           }
         } catch (err) {
           // Refused because Redis no longer knows the payment: the ticket runs again.
@@ -175,9 +180,9 @@ describe("the two orders of a settlement and a rebuild, one at a time", () => {
     const r = await settler.settle(s);
     expect(r).toMatchObject({ purchaseId: expect.any(String) });
     expect(await reloadSale(env.deps, saleId)).toEqual([]);
-    const k = step.ticketKeys(env.deps, s);
+    const k = ticketKeys(env.deps, s);
     // The worker's finalize, after the rebuild: the ticket is gone from Redis, nothing is counted twice.
-    await step.finalize(env.deps, k, "purchaseId" in r ? r.purchaseId : "");
+    await finalize(env.deps, k, "purchaseId" in r ? r.purchaseId : "");
     expect(await env.deps.redis.hget(k.ticket, "st")).toBeNull();
     expect(await disagreements(saleId)).toEqual([]);
     expect(await env.deps.redis.hmget(env.deps.keys.item(saleId, "one"), "av", "sd")).toEqual(["0", "1"]);
@@ -195,16 +200,16 @@ describe("the two orders of a settlement and a rebuild, one at a time", () => {
       select count(*)::int as n from purchases where ticket_id = ${s.ticketId}`;
     expect(n).toBe(0);
     expect(await disagreements(saleId)).toEqual([]);
-    const k = step.ticketKeys(env.deps, s);
+    const k = ticketKeys(env.deps, s);
     expect(await env.deps.redis.hget(k.ticket, "st")).toBe("queued");
     // Its new run reserves, pays and settles like any ticket.
     const holder = `${s.ticketId}:again`;
-    expect((await step.reserve(env.deps, k))[0]).toBe("reserved");
+    expect((await reserve(env.deps, k)).state).toBe("reserved");
     await env.deps.redis.zadd(env.deps.keys.slots, Date.now() + 60_000, holder);
-    expect((await step.startPayment(env.deps, k, 60_000, holder))[0]).toBe("paying");
-    expect(await step.markPaid(env.deps, k, holder)).toEqual(["paid"]);
+    expect((await startPayment(env.deps, k, 60_000, holder)).status).toBe("paying");
+    expect(await markPaid(env.deps, k, holder)).toEqual({ outcome: "paid" });
     const r = await createSettler(env.deps).settle(s);
-    await step.finalize(env.deps, k, "purchaseId" in r ? r.purchaseId : "");
+    await finalize(env.deps, k, "purchaseId" in r ? r.purchaseId : "");
     expect(await env.deps.redis.hget(k.ticket, "st")).toBe("purchased");
     expect(await disagreements(saleId)).toEqual([]);
     await env.deps.redis.zrem(env.deps.keys.slots, holder);
@@ -215,13 +220,13 @@ describe("a job from before the loss whose payment answers after the rebuild", (
   it("cannot fail the ticket re-created since, while its new attempt has only reserved", async () => {
     const saleId = await env.createSale({ items: [{ item_id: "old", stock: 1 }] });
     const a = await admit(env.deps, createSaleDirectory(env.deps), { userId: "again", itemId: "old" });
-    const k = step.ticketKeys(env.deps, { ticketId: a.ticketId, saleId, itemId: "old", userId: "again" });
-    expect((await step.reserve(env.deps, k))[0]).toBe("reserved");
+    const k = ticketKeys(env.deps, { ticketId: a.ticketId, saleId, itemId: "old", userId: "again" });
+    expect((await reserve(env.deps, k)).state).toBe("reserved");
     // The old attempt's payment was declined: it tries to fail the ticket with its own slot holder.
-    expect(await step.release(env.deps, k, "payment_declined", `${a.ticketId}:old`)).toEqual([
-      "noop",
-      "other",
-    ]);
+    expect(await release(env.deps, k, "payment_declined", `${a.ticketId}:old`)).toEqual({
+      outcome: "noop",
+      why: "other",
+    });
     expect(await env.deps.redis.hget(k.ticket, "st")).toBe("reserved");
   });
 });

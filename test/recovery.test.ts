@@ -2,10 +2,15 @@ import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admit } from "../shared/checkout/admit.js";
 import { refOf } from "../shared/keys.js";
+import { markPaid } from "../shared/payments/mark-paid.js";
+import { LEASE_GRACE_MS } from "../shared/payments/slots.js";
+import { startPayment } from "../shared/payments/start-payment.js";
 import { CHECKOUT_QUEUE, checkoutQueueOptions, TICKET_JOB } from "../shared/queues.js";
 import { createSaleDirectory } from "../shared/sales/directory.js";
 import { loadSale } from "../shared/sales/load.js";
-import * as step from "../shared/tickets/steps.js";
+import { release } from "../shared/tickets/release.js";
+import { reserve } from "../shared/tickets/reserve.js";
+import { ticketKeys } from "../shared/tickets/ticket-keys.js";
 import { sweep } from "../worker/sweeper.js";
 import { createTestEnv, type TestEnv } from "./helpers/env.js";
 import { checkInvariants, waitForRest } from "./helpers/invariants.js";
@@ -93,10 +98,10 @@ describe("two attempts at one ticket", () => {
         break;
       await new Promise((r) => setTimeout(r, 5));
     }
-    const k = step.ticketKeys(env.deps, { ticketId: ticket, saleId, itemId: "twice", userId: "t" });
+    const k = ticketKeys(env.deps, { ticketId: ticket, saleId, itemId: "twice", userId: "t" });
     await env.deps.redis.zadd(env.deps.keys.slots, Date.now() + 10_000, "intruder");
-    const [st] = await step.startPayment(env.deps, k, 1000, "intruder");
-    expect(st).toBe("busy");
+    const { status } = await startPayment(env.deps, k, 1000, "intruder");
+    expect(status).toBe("busy");
     await env.deps.redis.zrem(env.deps.keys.slots, "intruder");
     expect(await untilFinal(env, ticket)).toMatchObject({ status: "purchased" });
     await env.setPayments({ latency_ms: { min: 0, max: 2 } });
@@ -105,10 +110,10 @@ describe("two attempts at one ticket", () => {
   it("a slot whose lease ran out before the payment started is not used", async () => {
     const saleId = await env.createSale({ items: [{ item_id: "lapsed", stock: 1 }] });
     const a = await admit(env.deps, createSaleDirectory(env.deps), { userId: "l", itemId: "lapsed" });
-    const k = step.ticketKeys(env.deps, { ticketId: a.ticketId, saleId, itemId: "lapsed", userId: "l" });
-    expect((await step.reserve(env.deps, k))[0]).toBe("reserved");
+    const k = ticketKeys(env.deps, { ticketId: a.ticketId, saleId, itemId: "lapsed", userId: "l" });
+    expect((await reserve(env.deps, k)).state).toBe("reserved");
     await env.deps.redis.zadd(env.deps.keys.slots, Date.now() - 1, "late-holder");
-    expect(await step.startPayment(env.deps, k, 1000, "late-holder")).toEqual(["noslot"]);
+    expect(await startPayment(env.deps, k, 1000, "late-holder")).toEqual({ status: "noslot" });
     expect(await env.deps.redis.hget(k.ticket, "st")).toBe("reserved");
     await queue.add(
       "ticket",
@@ -123,18 +128,18 @@ describe("a payment's deadline and its slot's lease", () => {
   it("a payment never runs past its slot's lease: a lease too short for the timeout is stretched first", async () => {
     const saleId = await env.createSale({ items: [{ item_id: "leased", stock: 1 }] });
     const a = await admit(env.deps, createSaleDirectory(env.deps), { userId: "p", itemId: "leased" });
-    const k = step.ticketKeys(env.deps, { ticketId: a.ticketId, saleId, itemId: "leased", userId: "p" });
-    expect((await step.reserve(env.deps, k))[0]).toBe("reserved");
+    const k = ticketKeys(env.deps, { ticketId: a.ticketId, saleId, itemId: "leased", userId: "p" });
+    expect((await reserve(env.deps, k)).state).toBe("reserved");
     // Granted long ago, as the caller believes: its lease ends in 200 ms, the payment may take 2 s.
     const believed = Date.now() + 200;
     await env.deps.redis.zadd(env.deps.keys.slots, believed, "short-lease");
-    const [st, deadline] = await step.startPayment(env.deps, k, 2000, "short-lease", believed);
-    expect(st).toBe("paying");
+    const { status, deadline } = await startPayment(env.deps, k, 2000, "short-lease", believed);
+    expect(status).toBe("paying");
     const lease = Number(await env.deps.redis.zscore(env.deps.keys.slots, "short-lease"));
-    expect(Number(deadline) + step.LEASE_GRACE_MS).toBeLessThanOrEqual(lease);
+    expect(Number(deadline) + LEASE_GRACE_MS).toBeLessThanOrEqual(lease);
     expect(Number(deadline)).toBeGreaterThan(believed);
     await env.deps.redis.zrem(env.deps.keys.slots, "short-lease");
-    await step.release(env.deps, k, "payment_timeout", "short-lease");
+    await release(env.deps, k, "payment_timeout", "short-lease");
   });
 });
 
@@ -142,16 +147,19 @@ describe("an attempt left over from before a Redis loss", () => {
   it("can neither fail nor mark paid the payment of the ticket re-created since", async () => {
     const saleId = await env.createSale({ items: [{ item_id: "stale", stock: 1 }] });
     const a = await admit(env.deps, createSaleDirectory(env.deps), { userId: "s", itemId: "stale" });
-    const k = step.ticketKeys(env.deps, { ticketId: a.ticketId, saleId, itemId: "stale", userId: "s" });
-    expect((await step.reserve(env.deps, k))[0]).toBe("reserved");
+    const k = ticketKeys(env.deps, { ticketId: a.ticketId, saleId, itemId: "stale", userId: "s" });
+    expect((await reserve(env.deps, k)).state).toBe("reserved");
     await env.deps.redis.zadd(env.deps.keys.slots, Date.now() + 10_000, "live-holder");
-    expect((await step.startPayment(env.deps, k, 5000, "live-holder"))[0]).toBe("paying");
+    expect((await startPayment(env.deps, k, 5000, "live-holder")).status).toBe("paying");
     // The old attempt's answers arrive: a decline, then an approval.
-    expect(await step.release(env.deps, k, "payment_declined", "old-holder")).toEqual(["noop", "other"]);
-    expect(await step.markPaid(env.deps, k, "old-holder")).toEqual(["late", "other"]);
+    expect(await release(env.deps, k, "payment_declined", "old-holder")).toEqual({
+      outcome: "noop",
+      why: "other",
+    });
+    expect(await markPaid(env.deps, k, "old-holder")).toEqual({ outcome: "late", why: "other" });
     expect(await env.deps.redis.hget(k.ticket, "st")).toBe("paying");
     // The live attempt decides.
-    expect(await step.markPaid(env.deps, k, "live-holder")).toEqual(["paid"]);
+    expect(await markPaid(env.deps, k, "live-holder")).toEqual({ outcome: "paid" });
     await queue.add(
       "ticket",
       { ticketId: a.ticketId, saleId, itemId: "stale", userId: "s" },

@@ -2,7 +2,8 @@ import { type Job, UnrecoverableError } from "bullmq";
 import { addTicketJobs, type TicketJob } from "../shared/checkout/enqueue.js";
 import { refOf } from "../shared/keys.js";
 import { batchJobSchema } from "../shared/queues.js";
-import * as step from "../shared/tickets/steps.js";
+import { reserveMany } from "../shared/tickets/reserve.js";
+import { type TicketKeys, ticketKeys } from "../shared/tickets/ticket-keys.js";
 import { pay, type WorkerCtx } from "./process-ticket.js";
 
 /**
@@ -20,13 +21,13 @@ export async function processBatch(ctx: WorkerCtx, job: Job): Promise<void> {
   if (!parsed.success) throw new UnrecoverableError(`bad batch job: ${parsed.error.message}`);
   const { saleId, tickets } = parsed.data;
   const data: TicketJob[] = tickets.map((t) => ({ ...t, saleId }));
-  const ks = data.map((d) => step.ticketKeys(ctx.deps, d));
-  const states = await step.reserveMany(ctx.deps, ks);
+  const ks = data.map((d) => ticketKeys(ctx.deps, d));
+  const reservations = await reserveMany(ctx.deps, ks);
 
   const alone: TicketJob[] = [];
-  const reserved: [TicketJob, step.TicketKeys][] = [];
+  const reserved: [TicketJob, TicketKeys][] = [];
   data.forEach((d, i) => {
-    const [state, reason] = states[i] ?? [];
+    const { state, reason } = reservations[i] ?? {};
     const k = ks[i];
     if (state === "reserved" && k) reserved.push([d, k]);
     else if (state === "rejected" && reason)
@@ -41,7 +42,7 @@ export async function processBatch(ctx: WorkerCtx, job: Job): Promise<void> {
   if (alone.length > 0) await addTicketJobs(ctx.queue, alone);
 }
 
-async function payInBatch(ctx: WorkerCtx, d: TicketJob, k: step.TicketKeys, alone: TicketJob[]) {
+async function payInBatch(ctx: WorkerCtx, d: TicketJob, k: TicketKeys, alone: TicketJob[]) {
   try {
     if ((await pay(ctx, d, k)) === "resume") alone.push(d);
   } catch (err) {

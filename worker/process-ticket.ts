@@ -9,7 +9,9 @@ import { paymentAnswer } from "../shared/payments/simulator.js";
 import type { SlotPool } from "../shared/payments/slots.js";
 import { ticketJobSchema } from "../shared/queues.js";
 import type { Settler } from "../shared/settlement/settle.js";
-import * as step from "../shared/tickets/steps.js";
+import { release } from "../shared/tickets/release.js";
+import { reserve } from "../shared/tickets/reserve.js";
+import { type TicketKeys, ticketKeys } from "../shared/tickets/ticket-keys.js";
 import { sleep } from "../shared/time.js";
 
 export interface WorkerCtx {
@@ -30,11 +32,11 @@ export async function processTicket(ctx: WorkerCtx, job: Job, token?: string): P
   const parsed = ticketJobSchema.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`bad checkout job: ${parsed.error.message}`);
   const data = parsed.data;
-  const k = step.ticketKeys(ctx.deps, data);
-  const [state, reason, expiresAt, confirmed] = await step.reserve(ctx.deps, k);
-  if (state === "error") throw new Error(`could not reserve for ${refOf(data.ticketId)}: ${reason}`);
+  const k = ticketKeys(ctx.deps, data);
+  const { state, reason, error, hold: held } = await reserve(ctx.deps, k);
+  if (state === "error") throw new Error(`could not reserve for ${refOf(data.ticketId)}: ${error}`);
   if (state === "reserved") return payOrResume(ctx, job, token, data, k);
-  if (state === "held") return hold(ctx, job, token, data, k, Number(expiresAt), confirmed === "1");
+  if (state === "held" && held) return hold(ctx, job, token, data, k, held.expiresAt, held.confirmed);
   // Counted where it was rejected: here only when this reserve did it (a reason comes back);
   // a job woken for a ticket finalize.lua already rejected just ends.
   if (state === "rejected" && reason) ctx.counters.inc("tickets_total", { status: "rejected", reason });
@@ -44,7 +46,7 @@ export async function processTicket(ctx: WorkerCtx, job: Job, token?: string): P
 }
 
 /** No free unit, but payments in flight may release one: sleep until handed a unit. */
-async function waitForUnit(ctx: WorkerCtx, job: Job, token: string | undefined, k: step.TicketKeys) {
+async function waitForUnit(ctx: WorkerCtx, job: Job, token: string | undefined, k: TicketKeys) {
   const handed = async () => (await ctx.deps.redis.hget(k.ticket, "st")) !== "queued";
   return sleepUntil(job, token, Date.now() + ctx.deps.cfg.WAIT_RECHECK_MS, handed);
 }
@@ -73,21 +75,21 @@ async function hold(
   job: Job,
   token: string | undefined,
   data: TicketJob,
-  k: step.TicketKeys,
+  k: TicketKeys,
   expiresAt: number,
   confirmed: boolean,
 ) {
   if (confirmed) return payOrResume(ctx, job, token, data, k);
   const purchased = async () => (await ctx.deps.redis.hget(k.ticket, "cf")) === "1";
   if (expiresAt > Date.now()) return sleepUntil(job, token, expiresAt + EXPIRY_GRACE_MS, purchased);
-  const [outcome, detail, at] = await step.release(ctx.deps, k, "hold_expired", "", "expire");
+  const { outcome, why, until, waiter } = await release(ctx.deps, k, "hold_expired", "", "expire");
   // The purchase won the race with the expiry.
-  if (outcome === "noop" && detail === "confirmed") return payOrResume(ctx, job, token, data, k);
+  if (outcome === "noop" && why === "confirmed") return payOrResume(ctx, job, token, data, k);
   // This process's clock is ahead of Redis's.
-  if (outcome === "noop" && detail === "early")
-    return sleepUntil(job, token, Number(at) + EXPIRY_GRACE_MS, purchased);
+  if (outcome === "noop" && why === "early")
+    return sleepUntil(job, token, Number(until) + EXPIRY_GRACE_MS, purchased);
   if (outcome !== "noop") ctx.counters.inc("tickets_total", { status: "failed", reason: "hold_expired" });
-  if (outcome === "handed" && detail) await wakeTickets(ctx.queue, data.saleId, [detail]);
+  if (outcome === "handed" && waiter) await wakeTickets(ctx.queue, data.saleId, [waiter]);
 }
 
 /**
@@ -96,7 +98,7 @@ async function hold(
  * still has not reached the deadline of a payment this process timed out: the caller
  * looks again after that payment's deadline.
  */
-export async function pay(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys): Promise<"done" | "resume"> {
+export async function pay(ctx: WorkerCtx, data: TicketJob, k: TicketKeys): Promise<"done" | "resume"> {
   // Unique per attempt: a second attempt at the same ticket never frees the first one's slot by mistake.
   const holder = `${refOf(data.ticketId)}:${randomBytes(4).toString("hex")}`;
   let started: Started;
@@ -129,12 +131,13 @@ export async function pay(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys): 
   const ended = ctx.desk.end(holder).catch((err: unknown) => {
     ctx.deps.log.warn({ ticket: refOf(data.ticketId), err: String(err) }, "could not free a payment slot");
   });
-  const [paid, why] = answer === "approved" ? await ctx.desk.approve(k, holder) : [];
+  const approved = answer === "approved" ? await ctx.desk.approve(k, holder) : undefined;
   await ended;
   ctx.counters.inc("payments_total", { outcome: answer });
   ctx.counters.observe("payment_duration_seconds", (performance.now() - begun) / 1000);
-  if (paid === "error") throw new Error(`could not record the payment of ${refOf(data.ticketId)}: ${why}`);
-  if (paid === "paid") await settle(ctx, data, k);
+  if (approved?.outcome === "error")
+    throw new Error(`could not record the payment of ${refOf(data.ticketId)}: ${approved.why}`);
+  if (approved?.outcome === "paid") await settle(ctx, data, k);
   // A decline fails at once. A timeout (this process's timer, or an approval past the
   // deadline, which must never become a purchase) fails only once Redis's clock has
   // reached the deadline: a little after it by this process's clock, a few times, then
@@ -165,7 +168,7 @@ async function payOrResume(
   job: Job,
   token: string | undefined,
   data: TicketJob,
-  k: step.TicketKeys,
+  k: TicketKeys,
 ) {
   if ((await pay(ctx, data, k)) === "resume") return resumePaying(ctx, job, token, data, k);
 }
@@ -181,7 +184,7 @@ async function resumePaying(
   job: Job,
   token: string | undefined,
   data: TicketJob,
-  k: step.TicketKeys,
+  k: TicketKeys,
 ) {
   const [paid, holder] = await ctx.deps.redis.hmget(k.ticket, "paid", "sh");
   if (paid === "1") return settle(ctx, data, k);
@@ -200,22 +203,22 @@ async function resumePaying(
 async function fail(
   ctx: WorkerCtx,
   data: TicketJob,
-  k: step.TicketKeys,
+  k: TicketKeys,
   reason: string,
   holder: string,
 ): Promise<number | undefined> {
   // The slot was freed as the payment ended (or by the attempt that paid).
-  const [outcome, detail, at] = await step.release(ctx.deps, k, reason, holder, "fail", false);
-  if (outcome === "noop" && detail === "early") return Number(at);
+  const { outcome, why, until, waiter } = await release(ctx.deps, k, reason, holder, "fail", false);
+  if (outcome === "noop" && why === "early") return Number(until);
   if (outcome !== "noop") ctx.counters.inc("tickets_total", { status: "failed", reason });
-  if (outcome === "handed" && detail) await wakeTickets(ctx.queue, data.saleId, [detail]);
+  if (outcome === "handed" && waiter) await wakeTickets(ctx.queue, data.saleId, [waiter]);
   // Another attempt got the payment through meanwhile: this one finishes its settlement.
-  if (outcome === "noop" && detail === "paid") await settle(ctx, data, k);
+  if (outcome === "noop" && why === "paid") await settle(ctx, data, k);
   return undefined;
 }
 
 /** Settles a paid ticket in PostgreSQL and mirrors it in Redis (both batched with other tickets by the settler). */
-async function settle(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys): Promise<void> {
+async function settle(ctx: WorkerCtx, data: TicketJob, k: TicketKeys): Promise<void> {
   const result = await ctx.settler.settle({
     ticketId: data.ticketId,
     saleId: data.saleId,
@@ -244,7 +247,7 @@ async function settle(ctx: WorkerCtx, data: TicketJob, k: step.TicketKeys): Prom
     "settlement refused by PostgreSQL",
   );
   const mode = result.refused === "sold_out" ? "void" : "refuse";
-  const [outcome, detail] = await step.release(ctx.deps, k, result.refused, "", mode, false);
+  const { outcome, waiter } = await release(ctx.deps, k, result.refused, "", mode, false);
   if (outcome !== "noop") ctx.counters.inc("tickets_total", { status: "rejected", reason: result.refused });
-  if (outcome === "handed" && detail) await wakeTickets(ctx.queue, data.saleId, [detail]);
+  if (outcome === "handed" && waiter) await wakeTickets(ctx.queue, data.saleId, [waiter]);
 }

@@ -1,14 +1,16 @@
 import { createBatcher, type Done, perGroup } from "../batcher.js";
 import type { Deps } from "../deps.js";
-import { markPaidMany, type PaymentStart, startPayments, type TicketKeys } from "../tickets/steps.js";
+import type { TicketKeys } from "../tickets/ticket-keys.js";
+import { markPaidMany, type Paid } from "./mark-paid.js";
 import type { PaymentSettings } from "./settings.js";
 import type { SettingsWatcher } from "./settings-watcher.js";
 import { paymentsEnded, paymentsStarted } from "./simulator.js";
 import type { SlotPool } from "./slots.js";
+import { type PaymentStart, type StartAnswer, startPayments } from "./start-payment.js";
 
 export interface Started {
   /** 'paying', 'busy' (another attempt pays the ticket), 'noslot' (the lease ran out), or the ticket's status. */
-  status: string;
+  status: StartAnswer["status"];
   /** The settings the payment runs with (read once for the tickets started together). */
   settings: PaymentSettings;
 }
@@ -40,14 +42,16 @@ export function createPaymentDesk(
       );
       const paying = batch.flatMap((p, i) => {
         const r = res[i];
-        return r && "ok" in r && r.ok[0] === "paying" ? [{ id: p.holder, deadline: Number(r.ok[1]) }] : [];
+        return r && "ok" in r && r.ok.status === "paying"
+          ? [{ id: p.holder, deadline: Number(r.ok.deadline) }]
+          : [];
       });
       // The payments run even if the simulator's count could not be taken: it may then
       // show fewer in flight than ran, never more.
       await paymentsStarted(deps, paying).catch((err: unknown) =>
         deps.log.warn({ err: String(err) }, "could not count payments in flight"),
       );
-      return res.map((r) => ("ok" in r ? { ok: { status: r.ok[0] ?? "missing", settings: s } } : r));
+      return res.map((r) => ("ok" in r ? { ok: { status: r.ok.status, settings: s } } : r));
     },
     { max: 500, waitMs: 0, concurrency: 4 },
   );
@@ -60,7 +64,7 @@ export function createPaymentDesk(
     },
     { max: 500, waitMs: 0, concurrency: 4 },
   );
-  const approvals = createBatcher<{ k: TicketKeys; holder: string }, Done<string[]>>(
+  const approvals = createBatcher<{ k: TicketKeys; holder: string }, Done<Paid>>(
     (batch) =>
       perGroup(
         batch,
@@ -74,7 +78,7 @@ export function createPaymentDesk(
     start: async (p: PaymentStart) => unwrap(await starts.push(p)),
     /** The payment of `holder` ended: it stops counting and its slot is free. */
     end: (holder: string) => ends.push(holder),
-    /** Records an approved payment: ['paid'] or ['late', why] (see markPaidMany). */
+    /** Records an approved payment: paid, or late (see markPaidMany). */
     approve: async (k: TicketKeys, holder: string) => unwrap(await approvals.push({ k, holder })),
   };
 }

@@ -1,7 +1,10 @@
 import type { Deps } from "../deps.js";
 import { defineBatchScript } from "../scripts/define.js";
-import { LEASE_GRACE_MS } from "../tickets/steps.js";
 import type { SettingsWatcher } from "./settings-watcher.js";
+
+// A slot's lease outlives its payment's deadline by this much, so a slot is only
+// reclaimed from a worker that died, never from one still waiting on a payment.
+export const LEASE_GRACE_MS = 1000;
 
 // How often a process with tickets waiting asks for slots freed elsewhere (a slot
 // this process frees wakes it at once).

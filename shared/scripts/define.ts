@@ -22,7 +22,7 @@ export type LuaHelper = keyof typeof HELPERS;
 const helperSource = (h: LuaHelper) => readFileSync(new URL(`./lib/${HELPERS[h]}`, import.meta.url), "utf8");
 
 /** A script's source with the helpers it uses in front (each a local function). */
-export function loadLua(file: URL, helpers: readonly LuaHelper[] = []): string {
+function loadLua(file: URL, helpers: readonly LuaHelper[] = []): string {
   return [...helpers.map(helperSource), readFileSync(file, "utf8")].join("\n");
 }
 
@@ -36,7 +36,7 @@ const registry = new Map<string, Registered>();
 const definedOn = new WeakMap<Conn, Set<string>>();
 
 /** Adds a script to those every connection defines; a name is declared once in the tree. */
-export function registerScript(name: string, numberOfKeys: number | undefined, lua: string): void {
+function registerScript(name: string, numberOfKeys: number | undefined, lua: string): void {
   if (registry.has(name)) throw new Error(`script ${name} is declared twice`);
   registry.set(name, { numberOfKeys, lua });
 }
@@ -59,12 +59,7 @@ export function defineScripts(redis: Conn): void {
 }
 
 /** Runs a declared script by name: one EVALSHA. */
-export function callScript(
-  redis: Conn,
-  name: string,
-  keys: string[],
-  args: ScriptArg[],
-): Promise<ScriptResult> {
+function callScript(redis: Conn, name: string, keys: string[], args: ScriptArg[]): Promise<ScriptResult> {
   const s = registry.get(name);
   if (!s) throw new Error(`no script ${name}`);
   defineOn(redis, name, s);

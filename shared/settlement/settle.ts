@@ -4,7 +4,8 @@ import type { Deps } from "../deps.js";
 import { parseTicketId, refOf } from "../keys.js";
 import { lockSaleSettlement } from "../recovery/settle-lock.js";
 import { defineBatchScript } from "../scripts/define.js";
-import { type Finalized, finalizeMany, ticketKeys } from "../tickets/steps.js";
+import { type Finalized, finalizeMany } from "../tickets/finalize.js";
+import { ticketKeys } from "../tickets/ticket-keys.js";
 import { withTimeout } from "../time.js";
 
 export interface Settlement {

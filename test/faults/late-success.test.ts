@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditSale } from "../../shared/audit/audit.js";
 import { admit } from "../../shared/checkout/admit.js";
+import { markPaid } from "../../shared/payments/mark-paid.js";
+import { LEASE_GRACE_MS } from "../../shared/payments/slots.js";
+import { startPayment } from "../../shared/payments/start-payment.js";
 import { createSaleDirectory } from "../../shared/sales/directory.js";
-import * as step from "../../shared/tickets/steps.js";
+import { release } from "../../shared/tickets/release.js";
+import { reserve } from "../../shared/tickets/reserve.js";
+import { ticketKeys } from "../../shared/tickets/ticket-keys.js";
 import { sleep } from "../../shared/time.js";
 import { recordDrill, startLoad } from "../helpers/drill.js";
 import { createProcessEnv } from "../helpers/env.js";
@@ -48,22 +53,22 @@ describe("drill: late success", () => {
     const { deps } = env;
     const [failed] = (await readTickets(deps, saleId)).filter((t) => t.status === "failed");
     if (!failed) throw new Error("no failed ticket");
-    const fk = step.ticketKeys(deps, {
+    const fk = ticketKeys(deps, {
       ticketId: failed.id,
       saleId,
       itemId: failed.item,
       userId: failed.user,
     });
-    expect(await step.markPaid(deps, fk, "late-answer")).toEqual(["late", "failed"]);
+    expect(await markPaid(deps, fk, "late-answer")).toEqual({ outcome: "late", why: "failed" });
 
     const a = await admit(deps, createSaleDirectory(deps), { userId: "slowpoke", itemId: "1" });
-    const k = step.ticketKeys(deps, { ticketId: a.ticketId, saleId, itemId: "1", userId: "slowpoke" });
-    expect((await step.reserve(deps, k))[0]).toBe("reserved");
+    const k = ticketKeys(deps, { ticketId: a.ticketId, saleId, itemId: "1", userId: "slowpoke" });
+    expect((await reserve(deps, k)).state).toBe("reserved");
     await deps.redis.zadd(deps.keys.slots, Date.now() + 10_000, "slowpoke-slot");
-    expect((await step.startPayment(deps, k, 50, "slowpoke-slot"))[0]).toBe("paying");
+    expect((await startPayment(deps, k, 50, "slowpoke-slot")).status).toBe("paying");
     await sleep(100);
-    expect(await step.markPaid(deps, k, "slowpoke-slot")).toEqual(["late", "paying"]);
-    expect((await step.release(deps, k, "payment_timeout", "slowpoke-slot"))[0]).toMatch(/handed|restocked/);
+    expect(await markPaid(deps, k, "slowpoke-slot")).toEqual({ outcome: "late", why: "paying" });
+    expect((await release(deps, k, "payment_timeout", "slowpoke-slot")).outcome).toMatch(/handed|restocked/);
 
     await waitForRest(deps, saleId, 30_000);
     const report = await checkInvariants(deps, saleId);
@@ -71,7 +76,7 @@ describe("drill: late success", () => {
     expect(report).toMatchObject({ sold: 0, purchases: 0 });
     expect(report.byStatus.failed).toBeGreaterThan(5);
     expect(report.byStatus.purchased ?? 0).toBe(0);
-    await sleep(TIMEOUT_MS + step.LEASE_GRACE_MS);
+    await sleep(TIMEOUT_MS + LEASE_GRACE_MS);
     expect(await slotsAtRest(deps)).toMatchObject({ held: 0, inFlight: 0 });
     const audit = await auditSale(deps, saleId, readTickets);
     expect(audit.checks.filter((c) => c.violations.length)).toEqual([]);

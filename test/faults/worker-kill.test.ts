@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditSale } from "../../shared/audit/audit.js";
-import { LEASE_GRACE_MS } from "../../shared/tickets/steps.js";
+import { LEASE_GRACE_MS } from "../../shared/payments/slots.js";
 import { sleep } from "../../shared/time.js";
 import { recordDrill, startLoad } from "../helpers/drill.js";
 import { createProcessEnv } from "../helpers/env.js";
