@@ -110,7 +110,7 @@ describe("checkout ?wait, no worker (tickets stay queued)", () => {
     const ticket = await waitForAdmitted(env.deps, env.api.ctx.events, t.body.ticket_id, 20_000, {
       twoStep: false,
       start: async () => {
-        await redis.hset(keys.ticket(saleId, ref.seq), "st", "rejected", "rs", "sold_out");
+        await redis.hset(keys.ticket(saleId, ref.seq), "st", "rejected", "why", "sold_out");
         await redis.publish(keys.events(saleId), `${ref.seq}:rejected:${Date.now()}`);
       },
     });

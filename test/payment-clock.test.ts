@@ -111,7 +111,7 @@ describe("release.lua: a payment times out only by Redis's clock", () => {
       waiter: next.k.seq,
     });
     const failed = await env.deps.redis.hgetall(payer.k.ticket);
-    expect(failed).toMatchObject({ st: "failed", rs: "payment_timeout" });
+    expect(failed).toMatchObject({ st: "failed", why: "payment_timeout" });
     expect(Number(failed.ua)).toBeGreaterThanOrEqual(pd);
     expect(await env.deps.redis.hget(next.k.ticket, "st")).toBe("reserved");
     expect(await env.deps.redis.zscore(env.deps.keys.slots, "early-slot")).toBeNull();
@@ -146,7 +146,7 @@ describe("release.lua: a payment times out only by Redis's clock", () => {
       outcome: "restocked",
     });
     const failed = await env.deps.redis.hgetall(payer.k.ticket);
-    expect(failed).toMatchObject({ st: "failed", rs: "payment_declined" });
+    expect(failed).toMatchObject({ st: "failed", why: "payment_declined" });
     expect(Number(failed.ua)).toBeLessThan(pd);
     expect(await env.deps.redis.zscore(env.deps.keys.slots, "declined-slot")).toBeNull();
     await waitForRest(env.deps, saleId);

@@ -23,7 +23,7 @@ async function readSeqs(deps: Pick<Deps, "redis" | "keys">, saleId: string, seqs
   for (let i = 0; i < seqs.length; i += BATCH) {
     const chunk = seqs.slice(i, i + BATCH);
     const pipe = redis.pipeline();
-    for (const seq of chunk) pipe.hmget(keys.ticket(saleId, String(seq)), "st", "rs", "u", "i", "pid", "k");
+    for (const seq of chunk) pipe.hmget(keys.ticket(saleId, String(seq)), "st", "why", "u", "i", "pid", "k");
     const res = (await pipe.exec()) ?? [];
     res.forEach(([, v], j) => {
       const [status, reason, user, item, pid, key] = v as (string | null)[];

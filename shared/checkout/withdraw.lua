@@ -14,7 +14,7 @@ redis.call('HINCRBY', KEYS[2], 'q', -1)
 redis.call('HINCRBY', KEYS[1], 'q', -1)
 if redis.call('HINCRBY', KEYS[3], tk[2], -1) <= 0 then redis.call('HDEL', KEYS[3], tk[2]) end
 -- Final, so the sweeper and any late job leave it alone; kept for the audit, which counts every ticket.
-redis.call('HSET', KEYS[4], 'st', 'rejected', 'rs', 'unavailable', 'pos', '', 'ua', now)
+redis.call('HSET', KEYS[4], 'st', 'rejected', 'why', 'unavailable', 'pos', '', 'ua', now)
 redis.call('EXPIRE', KEYS[4], tonumber(ARGV[2]))
 -- A retry with the same key is a new checkout, not a replay of this one.
 local idem = redis.call('GET', KEYS[6])

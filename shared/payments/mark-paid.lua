@@ -7,6 +7,7 @@
 -- ARGV[i] the slot holder of the attempt whose payment for ticket i succeeded
 -- Returns one entry per ticket: {'paid'} | {'late', status} | {'late', 'other'} (another
 -- attempt's payment) | {'error', message} (this ticket's hash could not be read)
+-- The ticket and item hashes' short field names are listed in shared/tickets/fields.ts.
 local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 
 local function mark(key, holder)

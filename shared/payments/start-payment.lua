@@ -14,6 +14,7 @@
 -- ARGV[b+3] the slot's lease expiry (ms)
 -- Returns one entry per ticket: {'paying', deadline_ms} | {'extend'} (stretch the lease first)
 --       | {'busy', deadline_ms} (another attempt is paying) | {current status} | {'error', message}
+-- The ticket and item hashes' short field names are listed in shared/tickets/fields.ts.
 local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 local wanted = now + tonumber(ARGV[1])
 local grace, shortfall = tonumber(ARGV[4]), tonumber(ARGV[5])

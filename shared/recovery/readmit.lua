@@ -8,6 +8,7 @@
 -- Returns the seqs that need a job: those re-created now, and those found queued. Before
 -- the sale is published no checkout can queue a ticket, so a queued one was re-created
 -- by a loader that died before publishing, and its job may never have been added.
+-- The ticket and item hashes' short field names are listed in shared/tickets/fields.ts.
 local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 local two = redis.call('HGET', KEYS[2], 'cm') == 'two_step'
 local done = {}

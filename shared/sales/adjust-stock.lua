@@ -6,6 +6,7 @@
 -- Publishes "seq:reserved:ms" for each waiter handed a unit, in one message.
 -- Returns {'ok', waiter seqs handed a unit...} | {'insufficient', available} | {'item_not_found'}
 -- A sale still loading has no 'st' yet: touching its hash now would leave it half-made.
+-- The ticket and item hashes' short field names are listed in shared/tickets/fields.ts.
 if redis.call('EXISTS', KEYS[2]) == 0 or not redis.call('HGET', KEYS[1], 'st') then return {'item_not_found'} end
 local delta = tonumber(ARGV[1])
 local av = tonumber(redis.call('HGET', KEYS[2], 'av'))

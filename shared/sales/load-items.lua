@@ -3,6 +3,7 @@
 -- KEYS[1..n] item hashes
 -- ARGV[2i-1], ARGV[2i] total stock and units already sold for KEYS[i]
 -- Returns how many items were new.
+-- The ticket and item hashes' short field names are listed in shared/tickets/fields.ts.
 local added = 0
 for i, key in ipairs(KEYS) do
   if redis.call('EXISTS', key) == 0 then

@@ -11,6 +11,7 @@
 -- had as a whole, ahead of every later ticket, and only the order inside it is drawn.
 -- Publishes "seq:queued:ms" for every ticket given a place, a thousand to a message.
 -- Returns {'shuffled', n} | {'done', fs} (no room, or already shuffled) | {'early', starts_at} | {'changed'}
+-- The ticket and item hashes' short field names are listed in shared/tickets/fields.ts.
 local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 local drawn = redis.call('LRANGE', KEYS[5], 0, -1)
 redis.call('DEL', KEYS[5])

@@ -15,9 +15,10 @@
 -- Returns {'cancelled', 'queued'} | {'cancelled', 'handed', waiter seq} | {'cancelled', 'restocked'}
 --   | {'again'} (cancelled before: nothing changes) | {'refused', status} (paying, reserved, confirmed, final)
 --   | {'unknown'} (no such ticket, another key, or another user's)
+-- The ticket and item hashes' short field names are listed in shared/tickets/fields.ts.
 local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 
-local tk = redis.call('HMGET', KEYS[5], 'st', 'u', 'k', 'rs', 'cf', 'cd')
+local tk = redis.call('HMGET', KEYS[5], 'st', 'u', 'k', 'why', 'cf', 'cd')
 -- Lua strings are interned, so '~=' compares references: no timing depends on how much
 -- of the key matched. The same answer for a wrong key and no ticket at all.
 if not tk[1] or tk[3] ~= ARGV[1] then return {'unknown'} end
@@ -35,7 +36,7 @@ end
 
 -- left_line: shared/scripts/lib/left-line.lua, prepended at load.
 
-redis.call('HSET', KEYS[5], 'st', 'rejected', 'rs', 'cancelled', 'pos', '', 'ua', now)
+redis.call('HSET', KEYS[5], 'st', 'rejected', 'why', 'cancelled', 'pos', '', 'ua', now)
 redis.call('EXPIRE', KEYS[5], tonumber(ARGV[4]))
 redis.call('PUBLISH', ARGV[5], ARGV[6] .. ':rejected:' .. now)
 

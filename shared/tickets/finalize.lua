@@ -10,6 +10,7 @@
 -- Returns one entry per ticket, in order: {'purchased', waiters rejected, {their seqs}} | {'noop', status}
 -- | {'error', 0, {}, message}:
 -- the caller wakes the rejected waiters' jobs, which would otherwise sleep until their re-check for nothing.
+-- The ticket and item hashes' short field names are listed in shared/tickets/fields.ts.
 local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 local ttl = tonumber(ARGV[2])
 local events = {}
@@ -32,7 +33,7 @@ local function finalize_one(item, tkey, waitlist, line, purchase_id, seq)
       local wkey = ARGV[1] .. wseq
       local wt = redis.call('HMGET', wkey, 'st', 'u')
       if wt[1] == 'queued' then
-        redis.call('HSET', wkey, 'st', 'rejected', 'rs', 'sold_out', 'pos', '', 'ua', now)
+        redis.call('HSET', wkey, 'st', 'rejected', 'why', 'sold_out', 'pos', '', 'ua', now)
         redis.call('EXPIRE', wkey, ttl)
         redis.call('HINCRBY', item, 'q', -1)
         redis.call('HINCRBY', KEYS[1], 'q', -1)

@@ -2,6 +2,7 @@ import { and, desc, eq } from "drizzle-orm";
 import { purchases } from "../db/schema.js";
 import type { Deps } from "../deps.js";
 import { ticketId, ticketRef } from "../keys.js";
+import type { TicketField } from "./fields.js";
 import type { TicketStatus } from "./view.js";
 
 export interface UserTicket {
@@ -32,6 +33,9 @@ export interface ListOptions {
 
 const iso = (ms: string | null | undefined) => new Date(Number(ms ?? 0)).toISOString();
 
+// The ticket hash's fields a listing shows, in the order read.
+const LISTED = ["st", "why", "i", "k", "pid", "ca", "ua", "u"] as const satisfies readonly TicketField[];
+
 /**
  * A user's tickets, newest first, at most `limit`: from each sale Redis still holds, the
  * user's ticket index (keys.userTickets, written at admission) and the live tickets; from
@@ -54,13 +58,12 @@ export async function listUserTickets(
   );
   const refs = indexed.flat();
   const pipe = redis.pipeline();
-  for (const r of refs)
-    pipe.hmget(keys.ticket(r.saleId, r.seq), "st", "rs", "i", "k", "pid", "ca", "ua", "u");
+  for (const r of refs) pipe.hmget(keys.ticket(r.saleId, r.seq), ...LISTED);
   const hashes = refs.length ? ((await pipe.exec()) ?? []) : [];
   const out: UserTicket[] = [];
   refs.forEach((r, i) => {
     const [err, h] = hashes[i] ?? [];
-    const [st, rs, item, key, pid, ca, ua, user] = (err ? [] : h) as (string | null)[];
+    const [st, why, item, key, pid, ca, ua, user] = (err ? [] : h) as (string | null)[];
     // Gone from Redis (a day after it ended): listed below if it was purchased.
     if (!st || !key || user !== userId) return;
     const showId = opts.ids === "all" || st === "purchased";
@@ -68,7 +71,7 @@ export async function listUserTickets(
       ticket_id: showId ? ticketId(r.saleId, r.seq, key) : null,
       ref: ticketRef(r.saleId, r.seq),
       status: st as TicketStatus,
-      reason: rs || null,
+      reason: why || null,
       item_id: item ?? "",
       sale_id: r.saleId,
       purchase_id: pid || null,

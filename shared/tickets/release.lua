@@ -3,7 +3,7 @@
 -- slot afterwards: the semaphore is in another cluster slot than the sale's keys.
 -- KEYS[1] sale hash   KEYS[2] item hash   KEYS[3] held   KEYS[4] pending
 -- KEYS[5] ticket hash   KEYS[6] item waitlist   KEYS[7] item line   KEYS[8] sale mode (HASH cm, hold)
--- ARGV[1] reason   ARGV[2] ticket key prefix   ARGV[3] the failing attempt's slot holder ('' = none)   ARGV[4] final-ticket ttl (s)
+-- ARGV[1] reason (kept as the ticket's why)   ARGV[2] ticket key prefix   ARGV[3] the failing attempt's slot holder ('' = none)   ARGV[4] final-ticket ttl (s)
 -- ARGV[5] 'fail'   (payment did not go through: ticket failed, unit handed on),
 --         'refuse' (PostgreSQL refused this buyer, e.g. over the limit: ticket rejected, unit handed on), or
 --         'void'   (PostgreSQL says the unit does not exist: ticket rejected, unit leaves the stock)
@@ -15,6 +15,7 @@
 --   ('expire' only: {'noop', 'confirmed'} once POST /purchase came first, {'noop', 'early', expires_at})
 --   ('fail' with reason 'payment_timeout' on a paying ticket: {'noop', 'early', pd} while Redis's
 --    clock has not reached the payment's deadline: only Redis's clock decides a payment timed out)
+-- The ticket and item hashes' short field names are listed in shared/tickets/fields.ts.
 local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 
 -- left_line: shared/scripts/lib/left-line.lua, prepended at load.
@@ -40,7 +41,7 @@ if mode == 'fail' and ARGV[1] == 'payment_timeout' and tk[1] == 'paying' and now
   return {'noop', 'early', tk[7]}
 end
 local final = (mode == 'fail' or mode == 'expire') and 'failed' or 'rejected'
-redis.call('HSET', KEYS[5], 'st', final, 'rs', ARGV[1], 'ua', now)
+redis.call('HSET', KEYS[5], 'st', final, 'why', ARGV[1], 'ua', now)
 redis.call('PUBLISH', ARGV[6], ARGV[7] .. ':' .. final .. ':' .. now)
 redis.call('EXPIRE', KEYS[5], tonumber(ARGV[4]))
 if redis.call('HINCRBY', KEYS[3], tk[2], -1) <= 0 then redis.call('HDEL', KEYS[3], tk[2]) end

@@ -13,6 +13,7 @@
 -- Returns one entry per ticket, in order:
 --   {'reserved'} | {'held', code secret, expires_at ms, confirmed '1' or ''} (two_step)
 --   | {'waiting'} | {'rejected', reason} | {current status} | {'missing'} | {'error', message}
+-- The ticket and item hashes' short field names are listed in shared/tickets/fields.ts.
 local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 local ttl = tonumber(ARGV[1])
 local events = {}
@@ -56,7 +57,7 @@ local function reserve_one(item, tkey, waitlist, line, seq, secret)
 
   local function reject(reason)
     leave_line()
-    redis.call('HSET', tkey, 'st', 'rejected', 'rs', reason, 'pos', '', 'ua', now)
+    redis.call('HSET', tkey, 'st', 'rejected', 'why', reason, 'pos', '', 'ua', now)
     redis.call('EXPIRE', tkey, ttl)
     table.insert(events, seq .. ':rejected:' .. now)
     return {'rejected', reason}

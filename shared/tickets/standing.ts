@@ -1,6 +1,8 @@
 // Where a queued ticket stands: its place in line, when it should be served, and
 // when its client should ask again.
 
+import type { ItemField } from "./fields.js";
+
 export interface Stock {
   total: number;
   available: number;
@@ -17,8 +19,8 @@ export interface Standing {
   poll_after_ms: number | null;
 }
 
-/** The item hash's fields read for a ticket: stock and line pace. */
-export const ITEM_FIELDS = ["tot", "av", "rs", "sd", "gap", "lt"] as const;
+/** The item hash's fields (shared/tickets/fields.ts) read for a ticket: stock and line pace. */
+export const ITEM_FIELDS = ["tot", "av", "rs", "sd", "gap", "lt"] as const satisfies readonly ItemField[];
 
 // Polls are never closer than this, however near the front...
 const POLL_MIN_MS = 100;

@@ -75,7 +75,7 @@ export async function getTicket(
     return {
       ticket_id: id,
       status: h.st as TicketStatus,
-      reason: h.rs || null,
+      reason: h.why || null,
       user_id: h.u ?? "",
       item_id: itemId,
       sale_id: ref.saleId,
