@@ -22,6 +22,9 @@ local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 local limit = tonumber(redis.call('HGET', KEYS[1], 'ul'))
 
 -- left_line: shared/scripts/lib/left-line.lua, prepended at load.
+-- Not hand_on (shared/scripts/lib/hand-on.lua), which gives back one reserved unit: these
+-- units come from stock (av -> rs as each is handed), several go in one call and one event
+-- message, and a two_step waiter's hold and code start when its job looks (reserve.lua).
 av = av + delta
 while av > 0 do
   local w = redis.call('ZPOPMIN', KEYS[5])

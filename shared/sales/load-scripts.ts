@@ -1,7 +1,7 @@
 import { defineBatchScript, defineScript } from "../scripts/define.js";
 
-// The two scripts a sale's load runs in Redis (shared/sales/load.ts): its items, a batch
-// at a time, then the sale hash, last, which publishes it.
+// The two scripts a sale's load runs in Redis (shared/sales/load.ts): load-items, a batch
+// of items at a time, then publish-sale, last, which writes the sale hash.
 
 export const loadItemsScript = defineBatchScript({
   name: "loadItems",
@@ -13,9 +13,9 @@ export const loadItemsScript = defineBatchScript({
   decode: (raw) => ({ added: Number(raw) }),
 });
 
-export const loadSaleScript = defineScript({
-  name: "loadSale",
-  lua: new URL("./load-sale.lua", import.meta.url),
+export const publishSaleScript = defineScript({
+  name: "publishSale",
+  lua: new URL("./publish-sale.lua", import.meta.url),
   keys: ["sale", "pending", "unpublished"],
   args: ["saleId", "startsAt", "endsAt", "userLimit", "items", "total", "sold", "firstTicketSeq"],
   decode: (raw) => ({ published: raw === 1 }),

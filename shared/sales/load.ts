@@ -9,7 +9,7 @@ import { CHECKOUT_QUEUE, checkoutQueueOptions } from "../queues.js";
 import { readmitTickets } from "../recovery/readmit.js";
 import { lockSaleSettlement } from "../recovery/settle-lock.js";
 import { sleep } from "../time.js";
-import { loadItemsScript, loadSaleScript } from "./load-scripts.js";
+import { loadItemsScript, publishSaleScript } from "./load-scripts.js";
 import { writeSaleMode } from "./mode.js";
 import { listForRoomOpener } from "./rooms.js";
 
@@ -122,7 +122,7 @@ export async function reloadSale(
       }
       // Before the sale is published, so they stay ahead of every new ticket.
       const jobs = opts.fresh ? [] : await readmitTickets(deps, saleId, sql);
-      await loadSaleScript.run(
+      await publishSaleScript.run(
         redis,
         { sale: keys.sale(saleId), pending: keys.pending(saleId), unpublished: keys.saleUnpublished(saleId) },
         {

@@ -2,7 +2,7 @@
 // means, in one place: the Lua scripts and the TypeScript readers both spell them out
 // (short, to keep a sale's many hashes small), so this is where a reader of either looks
 // one up. The sale hash keeps the item counters tot, av, rs, sd and q summed over its
-// items, beside fields of its own (shared/sales/load-sale.lua).
+// items, beside fields of its own (shared/sales/publish-sale.lua).
 
 /** A ticket: keys.ticket(sale, seq), written by admit.lua, then by each step's script. */
 export const TICKET_HASH = {

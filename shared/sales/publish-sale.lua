@@ -1,4 +1,4 @@
--- load-sale: publish a sale whose items are all loaded. Written last, so a sale
+-- publish-sale: publish a sale whose items are all loaded. Written last, so a sale
 -- hash that exists always has all its items. The caller then lists it on the timeline,
 -- which lives in another cluster slot.
 -- KEYS[1] sale hash   KEYS[2] pending (user -> queued tickets)   KEYS[3] the reload's marker (deleted)
