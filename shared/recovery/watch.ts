@@ -100,5 +100,14 @@ export function watchRedis(deps: Deps) {
 export async function redisRebuilding(deps: Pick<Deps, "redis" | "keys">): Promise<boolean> {
   const epoch = await deps.redis.get(deps.keys.epoch);
   if (epoch === null) return true;
-  return epoch.endsWith(REBUILT) && Date.now() - Number(epoch.split("-")[0]) < SETTLE_MS;
+  const at = rebuiltAt(epoch);
+  return at !== null && Date.now() - at < SETTLE_MS;
+}
+
+/**
+ * When the rebuild that set this epoch marker reloaded sales (ms since the Unix epoch),
+ * or null: a Redis built fresh, or no marker.
+ */
+export function rebuiltAt(epoch: string | null): number | null {
+  return epoch?.endsWith(REBUILT) ? Number(epoch.split("-")[0]) : null;
 }
