@@ -2,7 +2,8 @@ import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import client from "prom-client";
 import { probeStores } from "../shared/health.js";
-import { LATENCY_BUCKETS, readCounters } from "../shared/metrics/counters.js";
+import { field, readCounters } from "../shared/metrics/counters.js";
+import { HISTOGRAMS, type HistogramDef, labelSets } from "../shared/metrics/histograms.js";
 import { oldestWaitingSeconds } from "../shared/metrics/queue-age.js";
 import { redisRebuiltAt } from "../shared/metrics/redis-epoch.js";
 import { paymentStats, readSettings } from "../shared/payments/settings.js";
@@ -61,7 +62,8 @@ export function createMetrics(ctx: ApiCtx) {
     "tickets_total",
   );
   counterFrom("flashsale_payments_total", "Simulated payments by outcome", ["outcome"], "payments_total");
-  registry.registerMetric(paymentHistogram(counters) as unknown as client.Metric);
+  for (const [name, def] of Object.entries(HISTOGRAMS))
+    registry.registerMetric(histogramFrom(name, def, counters) as unknown as client.Metric);
 
   const gauge = (
     name: string,
@@ -173,35 +175,41 @@ export function reportedSales(sales: SaleWindow[], now: number): string[] {
     .map((w) => w.saleId);
 }
 
-/** The payment latency histogram, whose buckets workers fill in Redis. */
-function paymentHistogram(counters: () => Promise<Snapshot>) {
-  const name = "flashsale_payment_duration_seconds";
+/**
+ * A histogram of shared/metrics/histograms.ts, whose buckets processes fill in Redis:
+ * every combination of its label values, 0 until observed.
+ */
+function histogramFrom(source: string, def: HistogramDef, counters: () => Promise<Snapshot>) {
+  const name = `flashsale_${source}`;
+  const les = [...def.buckets.map(String), "+Inf"];
   return {
     name,
-    help: "Time from a payment's start to its answer or timeout",
+    help: def.help,
     type: "histogram",
     aggregator: "max",
     collect: undefined,
     reset() {},
     async get() {
       const all = await counters().catch((): Snapshot => []);
-      const pick = (suffix: string) => all.filter((c) => c.name === `payment_duration_seconds${suffix}`);
-      const buckets = pick("_bucket");
-      const les = [...LATENCY_BUCKETS.map(String), "+Inf"];
+      // By the field the sink writes (labels in the definition's order, le last).
+      const values = new Map(
+        all.filter((c) => c.name.startsWith(source)).map((c) => [field(c.name, c.labels), c.value]),
+      );
+      const of = (metric: string, labels: Record<string, string>) => values.get(field(metric, labels)) ?? 0;
       return {
         name,
-        help: this.help,
+        help: def.help,
         type: "histogram",
         aggregator: "max",
-        values: [
+        values: labelSets(def).flatMap((labels) => [
           ...les.map((le) => ({
             metricName: `${name}_bucket`,
-            labels: { le },
-            value: buckets.find((b) => b.labels.le === le)?.value ?? 0,
+            labels: { ...labels, le },
+            value: of(`${source}_bucket`, { ...labels, le }),
           })),
-          { metricName: `${name}_sum`, labels: {}, value: pick("_sum")[0]?.value ?? 0 },
-          { metricName: `${name}_count`, labels: {}, value: pick("_count")[0]?.value ?? 0 },
-        ],
+          { metricName: `${name}_sum`, labels, value: of(`${source}_sum`, labels) },
+          { metricName: `${name}_count`, labels, value: of(`${source}_count`, labels) },
+        ]),
       };
     },
   };

@@ -94,6 +94,10 @@ const schema = z
     // waits in the queue rather than in the answers; 0 leaves it as started. `npm start`
     // and the bench give their workers 10 unless this is set.
     WORKER_NICE: int(0, 19).default(0),
+    // Port of a worker process's own /metrics (its CPU, memory, event loop, jobs in hand)
+    // for Prometheus; 0 serves none, so several workers on one host do not fight over one
+    // port. Compose gives each worker container the same port on its own address.
+    WORKER_METRICS_PORT: int(0, 65535).default(0),
     // A sale's keys leave Redis this long after it ends, once every ticket is final (its
     // reads then come from PostgreSQL); final tickets stay readable in Redis for a day anyway.
     SALE_RETENTION_S: int(1, 30 * 24 * 3600).default(24 * 3600),

@@ -11,6 +11,7 @@ import { sleep } from "../shared/time.js";
 import { crowd } from "./helpers/crowd.js";
 import { createTestEnv, type TestEnv } from "./helpers/env.js";
 import { waitForRest } from "./helpers/invariants.js";
+import { envOf, freePort, startRole } from "./helpers/processes.js";
 
 // No Prometheus or Grafana runs here, so the files in monitoring/ are read and every
 // metric, label value, service and port they name is checked against what the real
@@ -55,6 +56,17 @@ const app = compose.services;
 const monitoring = yaml("monitoring/compose.yml") as {
   services: Record<string, { image: string; profiles?: string[]; volumes?: string[] }>;
 };
+
+/**
+ * The samples a selector is checked against: those of the job it names (`job="worker"`:
+ * a worker's own endpoint; `job="api"`: the API's), else of either.
+ */
+function exposition(s: Selector): Map<string, Sample[]> {
+  const job = s.matchers.find((m) => m.label === "job" && m.op === "=")?.value;
+  if (job === "api") return exported;
+  if (job === "worker") return workerExported;
+  return new Map([...workerExported, ...exported]);
+}
 
 /** Every PromQL expression of the dashboard and the rules, with where it comes from. */
 const expressions = [
@@ -129,6 +141,9 @@ const sample = (samples: Map<string, Sample[]>, name: string, labels: Record<str
 
 let env: TestEnv;
 let exported: Map<string, Sample[]>;
+/** A worker process's own /metrics, scraped while it ran; then how it stopped. */
+let workerExported: Map<string, Sample[]>;
+let workerStop: { code: number | string; portClosed: boolean };
 
 beforeAll(async () => {
   env = await createTestEnv();
@@ -143,7 +158,25 @@ beforeAll(async () => {
   // Processes flush their counts to Redis twice a second.
   await sleep(700);
   exported = await scrape(env.url);
-}, 60_000);
+  // A worker as compose runs it, with its own port, started once the sale is over (so it
+  // takes none of its tickets) and stopped before the rebuild below (so it takes no part).
+  const port = await freePort();
+  const worker = await startRole(
+    "worker",
+    envOf(env.cfg, { WORKER_METRICS_PORT: String(port), WORKER_CONCURRENCY: "7" }),
+    /worker ready/,
+  );
+  try {
+    workerExported = await scrape(`http://127.0.0.1:${port}`);
+  } finally {
+    const code = await worker.kill("SIGTERM");
+    const portClosed = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+      () => false,
+      () => true,
+    );
+    workerStop = { code, portClosed };
+  }
+}, 90_000);
 
 afterAll(async () => {
   await env?.close();
@@ -153,7 +186,7 @@ describe("the dashboard and the alert rules", () => {
   it("name only metrics the processes export", () => {
     const unknown = expressions.flatMap(({ from, expr }) =>
       selectors(expr)
-        .filter((s) => !exported.has(s.name) && !PROMETHEUS_MADE.has(s.name))
+        .filter((s) => !exposition(s).has(s.name) && !PROMETHEUS_MADE.has(s.name))
         .map((s) => `${from}: ${s.name}`),
     );
     expect(unknown).toEqual([]);
@@ -164,8 +197,9 @@ describe("the dashboard and the alert rules", () => {
   it("match label values the metrics carry", () => {
     const wrong: string[] = [];
     for (const { from, expr } of expressions) {
-      for (const { name, matchers } of selectors(expr)) {
-        const sets = exported.get(name) ?? [];
+      for (const s of selectors(expr)) {
+        const { name, matchers } = s;
+        const sets = exposition(s).get(name) ?? [];
         for (const { label, op, value } of matchers) {
           if (TARGET_LABELS.has(label) || op.startsWith("!")) continue;
           // A regex of plain alternatives: each must be a value seen, or it matches nothing.
@@ -204,15 +238,19 @@ describe("the scrape config", () => {
     const roles = Object.entries(app).filter(([, s]) => roleOf(s));
     expect(roles.map(([name]) => name).sort()).toEqual(["api", "scheduler", "worker"]);
     const listening = roles.filter(([, s]) => s.ports || s.expose || s.environment?.PORT);
-    // The API listens; workers and the scheduler have no port, so no target.
-    expect(listening.map(([name]) => name)).toEqual(["api"]);
+    // The API listens, each worker on its metrics port; the scheduler has no port, so no target.
+    expect(listening.map(([name]) => name)).toEqual(["api", "worker"]);
+    const portVariable: Record<string, string> = { api: "PORT", worker: "WORKER_METRICS_PORT" };
     for (const [name, s] of listening) {
-      const port = Number(s.environment?.PORT);
-      expect(s.ports?.every((p) => p.endsWith(`:${port}`))).toBe(true);
+      const port = Number(s.environment?.[portVariable[name] ?? ""]);
+      expect(port, name).toBeGreaterThan(0);
+      expect(s.ports?.every((p) => p.endsWith(`:${port}`)) ?? true, name).toBe(true);
+      expect(s.expose?.every((p) => p === String(port)) ?? true, name).toBe(true);
       const job = prometheus.scrape_configs.find((j) =>
         j.dns_sd_configs?.some((d) => d.names.includes(name)),
       );
       expect(job, name).toBeDefined();
+      expect(job?.job_name, name).toBe(name);
       expect(job?.metrics_path ?? "/metrics").toBe("/metrics");
       // Type A: one record per container, so every replica of `--scale` is a target.
       expect(job?.dns_sd_configs).toContainEqual(expect.objectContaining({ names: [name], type: "A", port }));
@@ -223,6 +261,46 @@ describe("the scrape config", () => {
     expect(sample(exported, "flashsale_tickets_total", { status: "purchased" })).toBe(4);
     expect(sample(exported, "flashsale_payments_total", { outcome: "timeout" })).toBe(2);
     expect(sample(exported, "flashsale_payment_duration_seconds_count")).toBe(6);
+  });
+
+  it("a sale's settlement shows: batches per transaction and each paid ticket's lag", () => {
+    const batches = sample(exported, "flashsale_settlement_batch_size_count") ?? 0;
+    const inBatches = sample(exported, "flashsale_settlement_batch_size_sum") ?? 0;
+    expect(batches).toBeGreaterThan(0);
+    expect(inBatches).toBeGreaterThanOrEqual(batches);
+    expect(inBatches).toBeLessThanOrEqual(batches * 500);
+    expect(sample(exported, "flashsale_settlement_batch_size_bucket", { le: "+Inf" })).toBe(batches);
+    const settled = { outcome: "settled" };
+    // Every ticket of a committed transaction settled here (none stale, none refused)...
+    expect(sample(exported, "flashsale_settlement_lag_seconds_count", settled)).toBe(inBatches);
+    expect(inBatches).toBeGreaterThanOrEqual(4);
+    // ...each after some time, well inside the settlement's 20 s timeout.
+    const lag = sample(exported, "flashsale_settlement_lag_seconds_sum", settled) ?? 0;
+    expect(lag).toBeGreaterThan(0);
+    expect(lag / inBatches).toBeLessThan(20);
+    // Every outcome is a series from the start, at 0 until one happens.
+    for (const outcome of ["refused", "stale", "error"])
+      expect(sample(exported, "flashsale_settlement_lag_seconds_count", { outcome }), outcome).toBe(0);
+    // Buckets are cumulative.
+    const buckets = (exported.get("flashsale_settlement_lag_seconds_bucket") ?? [])
+      .filter((b) => b.labels.outcome === "settled")
+      .map((b) => b.value);
+    expect(buckets).toEqual([...buckets].sort((x, y) => x - y));
+    expect(buckets.at(-1)).toBe(inBatches);
+  });
+
+  it("a worker process answers on its own port with its process metrics and load, and frees it as it stops", () => {
+    for (const name of [
+      "process_cpu_seconds_total",
+      "process_resident_memory_bytes",
+      "nodejs_eventloop_lag_p99_seconds",
+    ])
+      expect(workerExported.has(name), name).toBe(true);
+    expect(sample(workerExported, "flashsale_worker_concurrency")).toBe(7);
+    expect(sample(workerExported, "flashsale_worker_jobs_active")).toBe(0);
+    // What workers count together is the API's to export, summed over them all, not a worker's.
+    expect(workerExported.has("flashsale_tickets_total")).toBe(false);
+    expect(workerStop).toEqual({ code: 0, portClosed: true });
   });
 
   it("docker-compose.yml includes the monitoring services, so they share its network and names", () => {

@@ -67,6 +67,11 @@ describe("metrics", () => {
     expect(delta("flashsale_tickets_total", 'status="purchased",reason=""')).toBe(30);
     expect(delta("flashsale_payments_total", 'outcome="approved"')).toBe(30);
     expect(delta("flashsale_payment_duration_seconds_count")).toBe(30);
+    // Each purchase settled once, in one of the transactions counted.
+    expect(delta("flashsale_settlement_lag_seconds_count", 'outcome="settled"')).toBe(30);
+    expect(delta("flashsale_settlement_lag_seconds_sum", 'outcome="settled"')).toBeGreaterThan(0);
+    expect(delta("flashsale_settlement_batch_size_sum")).toBe(30);
+    expect(delta("flashsale_settlement_batch_size_count")).toBeGreaterThan(0);
     const accepted = delta("flashsale_checkouts_total", 'outcome="accepted"');
     const refused = delta("flashsale_checkouts_total", 'outcome="sold_out"');
     expect(accepted + refused).toBe(40);

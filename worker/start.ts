@@ -8,6 +8,7 @@ import { createSlotPool } from "../shared/payments/slots.js";
 import { BATCH_JOB, CHECKOUT_QUEUE, checkoutQueueOptions, checkoutWorkerOptions } from "../shared/queues.js";
 import { createRedis } from "../shared/redis.js";
 import { createSettler } from "../shared/settlement/settle.js";
+import { startWorkerMetrics } from "./metrics-server.js";
 import { keepOwnLock } from "./own-lock.js";
 import { processBatch } from "./process-batch.js";
 import { processTicket, type WorkerCtx } from "./process-ticket.js";
@@ -26,8 +27,8 @@ export async function startWorker(deps: Deps) {
   const connection = createRedis(deps.cfg, { forWorker: true, name: `${deps.keys.prefix}:worker` });
   const queue = new Queue(CHECKOUT_QUEUE, { connection, ...checkoutQueueOptions(deps.keys) });
   const slots = createSlotPool(deps, settings);
-  const settler = createSettler(deps);
   const counters = createCounterSink(deps);
+  const settler = createSettler(deps, counters);
   const desk = createPaymentDesk(deps, settings, slots);
   const ctx: WorkerCtx = { deps, slots, desk, settler, queue, counters };
   // A batch reserves for all its tickets as it starts, in queue order, whichever process
@@ -38,7 +39,9 @@ export async function startWorker(deps: Deps) {
       job.name === BATCH_JOB ? processBatch(ctx, job) : processTicket(ctx, job, token),
     deps.cfg.JOB_LOCK_MS,
   );
-  const worker = new Worker(CHECKOUT_QUEUE, run, {
+  // Jobs in hand are counted only for a metrics endpoint: without one the run is as before.
+  const metrics = deps.cfg.WORKER_METRICS_PORT ? await startWorkerMetrics(deps, run) : null;
+  const worker = new Worker(CHECKOUT_QUEUE, metrics?.run ?? run, {
     connection,
     ...checkoutWorkerOptions(deps.cfg, deps.keys),
   });
@@ -68,6 +71,7 @@ export async function startWorker(deps: Deps) {
       slots.close();
       await settler.drain();
       await counters.close();
+      await metrics?.close();
       await queue.close();
       await connection.quit().catch(() => {});
     },

@@ -1,13 +1,11 @@
 import type { Deps } from "../deps.js";
+import { HISTOGRAMS, type HistogramDef, type HistogramName, type LabelArgs } from "./histograms.js";
 
 // Counters that must add up across every process (checkouts seen by each API,
 // payments run by each worker) are summed in one Redis hash, so /metrics and the
 // live page show the whole system whichever API process answers. Each process
 // adds up locally and flushes twice a second: one pipeline, not a write per event.
 const FLUSH_MS = 500;
-
-/** Upper bounds (seconds) of the payment latency histogram buckets. */
-export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** A counter field: a metric name and its labels, e.g. `payments_total|outcome=approved`. */
 export function field(name: string, labels: Record<string, string> = {}): string {
@@ -45,17 +43,24 @@ export function createCounterSink(deps: Pick<Deps, "redis" | "keys" | "log">) {
   const timer = setInterval(() => void flush(), FLUSH_MS);
   timer.unref();
   const inc = (name: string, labels: Record<string, string> = {}, n = 1) => add(field(name, labels), n);
-  // A histogram's field names, built once per name and labels (observed on every payment).
-  const histograms = new Map<string, { buckets: string[]; inf: string; sum: string; count: string }>();
-  const histogram = (name: string, labels: Record<string, string>) => {
+  // A histogram's field names, built once per name and labels (observed on every payment
+  // and every settled ticket), its labels in the definition's order whatever the caller's.
+  const histograms = new Map<
+    string,
+    { les: readonly number[]; buckets: string[]; inf: string; sum: string; count: string }
+  >();
+  const fieldsOf = (name: HistogramName, labels: Record<string, string>) => {
     const id = field(name, labels);
     let h = histograms.get(id);
     if (!h) {
+      const def: HistogramDef = HISTOGRAMS[name];
+      const ordered = Object.fromEntries(Object.keys(def.labels).map((k) => [k, labels[k] ?? ""]));
       h = {
-        buckets: LATENCY_BUCKETS.map((le) => field(`${name}_bucket`, { ...labels, le: String(le) })),
-        inf: field(`${name}_bucket`, { ...labels, le: "+Inf" }),
-        sum: field(`${name}_sum`, labels),
-        count: field(`${name}_count`, labels),
+        les: def.buckets,
+        buckets: def.buckets.map((le) => field(`${name}_bucket`, { ...ordered, le: String(le) })),
+        inf: field(`${name}_bucket`, { ...ordered, le: "+Inf" }),
+        sum: field(`${name}_sum`, ordered),
+        count: field(`${name}_count`, ordered),
       };
       histograms.set(id, h);
     }
@@ -63,14 +68,14 @@ export function createCounterSink(deps: Pick<Deps, "redis" | "keys" | "log">) {
   };
   return {
     inc,
-    /** Records one observation in a cumulative histogram (Prometheus style). */
-    observe(name: string, seconds: number, labels: Record<string, string> = {}) {
-      const h = histogram(name, labels);
-      LATENCY_BUCKETS.forEach((le, i) => {
-        if (seconds <= le) add(h.buckets[i] as string, 1);
+    /** Records one observation in a cumulative histogram (Prometheus style) of histograms.ts. */
+    observe<N extends HistogramName>(name: N, value: number, ...labels: LabelArgs<N>) {
+      const h = fieldsOf(name, (labels[0] ?? {}) as Record<string, string>);
+      h.les.forEach((le, i) => {
+        if (value <= le) add(h.buckets[i] as string, 1);
       });
       add(h.inf, 1);
-      add(h.sum, seconds);
+      add(h.sum, value);
       add(h.count, 1);
     },
     flush,

@@ -2,6 +2,7 @@ import { createBatcher, groupIndexes } from "../batcher.js";
 import type { Sql } from "../db/client.js";
 import type { Deps } from "../deps.js";
 import { parseTicketId, refOf } from "../keys.js";
+import type { CounterSink } from "../metrics/counters.js";
 import { lockSaleSettlement } from "../recovery/settle-lock.js";
 import { defineBatchScript } from "../scripts/define.js";
 import { type Finalized, finalizeMany } from "../tickets/finalize.js";
@@ -26,6 +27,10 @@ export type SettleResult =
   | { refused: "sold_out" | "user_limit_reached" };
 
 type SettleDeps = Pick<Deps, "db" | "redis" | "keys">;
+/** Where the settler reports its transactions' sizes and its tickets' lag: the process's counters. */
+type SettleMetrics = Pick<CounterSink, "observe">;
+type SettleCtx = SettleDeps & { metrics: SettleMetrics };
+const UNOBSERVED: SettleMetrics = { observe() {} };
 
 /** Thrown to a ticket whose payment Redis no longer knows: it was lost with Redis, and the ticket runs again. */
 export class StaleSettlement extends Error {
@@ -187,10 +192,11 @@ async function settleLocked(
   })) as { ids: Map<string, string>; verdicts: Verdict[] };
 }
 
-async function settleBatch(deps: SettleDeps, batch: Settlement[]): Promise<Outcome[]> {
+async function settleBatch(deps: SettleCtx, batch: Settlement[]): Promise<Outcome[]> {
   for (let attempt = 0; ; attempt++) {
     try {
       const { ids, verdicts } = await settleLocked(deps, batch);
+      deps.metrics.observe("settlement_batch_size", batch.length);
       return batch.map((b, i): Outcome => {
         const verdict = verdicts[i];
         if (verdict === "stale") return { stale: true };
@@ -249,6 +255,15 @@ async function finalizeSettled(deps: SettleDeps, batch: Settlement[], out: Outco
   );
 }
 
+/** A settlement as the batcher holds it: when the worker handed it over (performance.now()). */
+type Handed = Settlement & { handedAt: number };
+
+function lagOutcome(o: Outcome | undefined): "settled" | "refused" | "stale" | "error" {
+  if (o === undefined || "error" in o) return "error";
+  if ("stale" in o) return "stale";
+  return "refused" in o ? "refused" : "settled";
+}
+
 // A batch not settled by then fails, so its tickets' jobs retry instead of waiting on a
 // query a lost connection may never answer. Safe: settling is idempotent (a purchase
 // committed late is found by the retry), and it is far above a healthy batch's time.
@@ -259,10 +274,25 @@ const SETTLE_TIMEOUT_MS = 20_000;
  * payment the Redis of today does not know is refused with StaleSettlement (its job is
  * one from before a Redis loss; the ticket was queued again and runs anew).
  */
-export function createSettler(deps: SettleDeps) {
-  const batcher = createBatcher<Settlement, Outcome>(
+export function createSettler(deps: SettleDeps, metrics: SettleMetrics = UNOBSERVED) {
+  const ctx: SettleCtx = { ...deps, metrics };
+  // Each ticket's lag, once its batch has committed (or failed): a clock read per ticket,
+  // counted in memory with the process's other counters.
+  const observeLag = (batch: Handed[], out: Outcome[] | null) => {
+    const now = performance.now();
+    batch.forEach((b, i) => {
+      metrics.observe("settlement_lag_seconds", (now - b.handedAt) / 1000, { outcome: lagOutcome(out?.[i]) });
+    });
+  };
+  const batcher = createBatcher<Handed, Outcome>(
     async (batch) => {
-      const out = await withTimeout(settleBatch(deps, batch), SETTLE_TIMEOUT_MS, "settlement");
+      const out = await withTimeout(settleBatch(ctx, batch), SETTLE_TIMEOUT_MS, "settlement").catch(
+        (err: unknown) => {
+          observeLag(batch, null);
+          throw err;
+        },
+      );
+      observeLag(batch, out);
       await finalizeSettled(deps, batch, out);
       return out;
     },
@@ -277,7 +307,7 @@ export function createSettler(deps: SettleDeps) {
   );
   return {
     async settle(s: Settlement): Promise<SettleResult> {
-      const out = await batcher.push(s);
+      const out = await batcher.push({ ...s, handedAt: performance.now() });
       if ("stale" in out) throw new StaleSettlement(s.ticketId);
       if ("error" in out) throw out.error;
       return out;
