@@ -1,11 +1,11 @@
 import type { Queue } from "bullmq";
 import type { AttemptRecorder } from "../shared/checkout/attempts.js";
-import type { Enqueuer } from "../shared/checkout/enqueue.js";
 import type { SoldOutMemo } from "../shared/checkout/sold-out.js";
 import type { Deps } from "../shared/deps.js";
 import type { CounterSink } from "../shared/metrics/counters.js";
-import type { SaleDirectory } from "../shared/sales/directory.js";
-import type { TicketEvents } from "../shared/tickets/events.js";
+import type { SaleDirectory } from "../shared/sale/directory.js";
+import type { Enqueuer } from "../shared/ticket/enqueue.js";
+import type { TicketEvents } from "../shared/ticket/events.js";
 import type { OpenWaits } from "./open-waits.js";
 
 /** What the routes share: the stores, the sale directory, and the queue's producer side. */

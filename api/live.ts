@@ -1,7 +1,5 @@
-import type { Queue } from "bullmq";
 import { readCounters } from "../shared/metrics/counters.js";
-import { slotsHeld } from "../shared/payments/slots.js";
-import { getSale } from "../shared/sales/view.js";
+import { readSnapshot, type Snapshot } from "../shared/snapshot.js";
 import type { ApiCtx } from "./context.js";
 
 // The live page's chart: one sample a second for the last ten minutes.
@@ -18,19 +16,6 @@ export interface LiveSample {
   queue: number;
   slots_in_use: number;
   available: number;
-}
-
-/** The checkout queue's job counts in the states the API reports. */
-export async function jobCounts(queue: Queue) {
-  const c = await queue.getJobCounts("waiting", "active", "delayed", "completed", "failed");
-  const n = (state: string) => c[state] ?? 0;
-  return {
-    waiting: n("waiting"),
-    active: n("active"),
-    delayed: n("delayed"),
-    completed: n("completed"),
-    failed: n("failed"),
-  };
 }
 
 type Totals = Awaited<ReturnType<typeof totals>>;
@@ -68,14 +53,9 @@ export function createLiveSampler(ctx: ApiCtx) {
       timer = null;
       return;
     }
-    const [t, counts, held, open] = await Promise.all([
-      totals(ctx),
-      ctx.queue.getJobCounts("waiting", "delayed"),
-      slotsHeld(ctx.deps),
-      ctx.directory.open(),
-    ]);
-    const sale = open[0] ? await getSale(ctx.deps, open[0].saleId) : null;
-    history.push(toSample(t, counts, held, sale?.stock.available ?? 0));
+    const [t, open] = await Promise.all([totals(ctx), ctx.directory.open()]);
+    const snap = await readSnapshot(ctx.deps, ctx.queue, open[0] ? [open[0].saleId] : []);
+    history.push(toSample(t, snap, snap.sales[0]?.stock.available ?? 0));
     if (history.length > KEEP) history.shift();
   };
 
@@ -95,7 +75,7 @@ export function createLiveSampler(ctx: ApiCtx) {
   };
 }
 
-function toSample(t: Totals, counts: Record<string, number>, held: number, available: number): LiveSample {
+function toSample(t: Totals, snap: Snapshot, available: number): LiveSample {
   const refused = Object.fromEntries(Object.entries(t.checkouts).filter(([k]) => k !== "accepted"));
   return {
     t: Date.now(),
@@ -104,8 +84,8 @@ function toSample(t: Totals, counts: Record<string, number>, held: number, avail
     purchased: t.tickets.purchased ?? 0,
     declined: t.payments.declined ?? 0,
     timed_out: t.payments.timeout ?? 0,
-    queue: (counts.waiting ?? 0) + (counts.delayed ?? 0),
-    slots_in_use: held,
+    queue: snap.queue.waiting + snap.queue.delayed,
+    slots_in_use: snap.slots.held,
     available,
   };
 }

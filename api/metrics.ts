@@ -6,10 +6,9 @@ import { field, readCounters } from "../shared/metrics/counters.js";
 import { HISTOGRAMS, type HistogramDef, labelSets } from "../shared/metrics/histograms.js";
 import { oldestWaitingSeconds } from "../shared/metrics/queue-age.js";
 import { redisRebuiltAt } from "../shared/metrics/redis-epoch.js";
-import { paymentStats, readSettings } from "../shared/payments/settings.js";
-import { slotsHeld } from "../shared/payments/slots.js";
-import { type SaleWindow, saleStatus } from "../shared/sales/directory.js";
-import { getSale } from "../shared/sales/view.js";
+import { type SaleWindow, saleStatus } from "../shared/sale/directory.js";
+import { getSale } from "../shared/sale/view.js";
+import { readSlots } from "../shared/snapshot.js";
 import type { ApiCtx } from "./context.js";
 import { createHttpMetrics } from "./http-metrics.js";
 
@@ -95,16 +94,16 @@ export function createMetrics(ctx: ApiCtx) {
     }
   });
   gauge("flashsale_payment_slots", "Payment slots: the cap, and those held now", ["kind"], async (g) => {
-    const [settings, held] = await Promise.all([readSettings(ctx.deps), slotsHeld(ctx.deps)]);
-    g.set({ kind: "cap" }, settings.slots);
-    g.set({ kind: "in_use" }, held);
+    const s = await readSlots(ctx.deps);
+    g.set({ kind: "cap" }, s.slots);
+    g.set({ kind: "in_use" }, s.held);
   });
   gauge(
     "flashsale_payments_in_flight",
     "Payments in flight, counted by the simulator",
     ["kind"],
     async (g) => {
-      const p = await paymentStats(ctx.deps);
+      const p = await readSlots(ctx.deps);
       g.set({ kind: "now" }, p.in_flight);
       g.set({ kind: "peak" }, p.peak_in_flight);
     },

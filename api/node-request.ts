@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context } from "hono";
-import type { Hangup } from "../shared/tickets/wait.js";
+import type { Hangup } from "../shared/ticket/wait.js";
 
 // What @hono/node-server hands every request besides the WHATWG view of it: Node's
 // own request and response (c.env.incoming / c.env.outgoing). Absent when a request
@@ -25,7 +25,7 @@ export function header(c: Context, name: string): string | undefined {
   return Array.isArray(value) ? value.join(", ") : value;
 }
 
-/** The client's connection, which tells a wait when it is gone (see shared/tickets/wait.ts). */
+/** The client's connection, which tells a wait when it is gone (see shared/ticket/wait.ts). */
 export function hangupOf(c: Context): Hangup | undefined {
   return bindings(c)?.outgoing;
 }

@@ -3,11 +3,10 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { Queue } from "bullmq";
 import { createAttemptRecorder } from "../shared/checkout/attempts.js";
-import { createEnqueuer } from "../shared/checkout/enqueue.js";
 import { createSoldOutMemo } from "../shared/checkout/sold-out.js";
 import type { Deps } from "../shared/deps.js";
 import { createCounterSink } from "../shared/metrics/counters.js";
-import { initSettings } from "../shared/payments/settings.js";
+import { initSettings } from "../shared/payment/settings.js";
 import {
   CALENDAR_QUEUE,
   CHECKOUT_QUEUE,
@@ -15,8 +14,9 @@ import {
   checkoutQueueOptions,
 } from "../shared/queues.js";
 import { createRedis } from "../shared/redis.js";
-import { createSaleDirectory } from "../shared/sales/directory.js";
-import { createTicketEvents } from "../shared/tickets/events.js";
+import { createSaleDirectory } from "../shared/sale/directory.js";
+import { createEnqueuer } from "../shared/ticket/enqueue.js";
+import { createTicketEvents } from "../shared/ticket/events.js";
 import { createApp } from "./app.js";
 import type { ApiCtx } from "./context.js";
 import { onClientError } from "./errors.js";

@@ -4,8 +4,8 @@ import { runMigrations } from "../shared/db/migrate.js";
 import { createDeps, type Deps } from "../shared/deps.js";
 import { createLogger } from "../shared/logger.js";
 import { sleep } from "../shared/time.js";
-import { ADMIN, dropAll, testConfig } from "../test/helpers/env.js";
-import { envOf, freePort } from "../test/helpers/processes.js";
+import { ADMIN, dropAll, testConfig } from "../tools/harness/env.js";
+import { envOf, freePort } from "../tools/harness/processes.js";
 
 // The system under measurement, as real processes with production settings, on
 // its own Redis prefix and database (made and removed as the test suites do).

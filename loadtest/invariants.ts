@@ -4,7 +4,7 @@
 // be tested on made-up answers; `invariant-inputs.ts` fetches the real ones.
 
 // The contract's stock object, the same type the API answers with.
-import type { Stock } from "../shared/sales/view.js";
+import type { Stock } from "../shared/fields.js";
 
 export type { Stock };
 

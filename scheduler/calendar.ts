@@ -1,8 +1,8 @@
 import type { Config } from "../shared/config.js";
 import type { Deps } from "../shared/deps.js";
-import { generateItems } from "../shared/sales/catalog.js";
-import { createSale } from "../shared/sales/create.js";
-import { pruneAttempts, retireSale } from "../shared/sales/retire.js";
+import { generateItems } from "../shared/sale/catalog.js";
+import { createSale } from "../shared/sale/create.js";
+import { pruneAttempts, retireSale } from "../shared/sale/retire.js";
 import { periodStart } from "../shared/time.js";
 
 const HOURLY_S = 3600;
@@ -74,7 +74,7 @@ export async function tickCalendar(deps: Deps, now = Date.now()) {
 /**
  * Marks ended sales closed (tickets still waiting for their units are rejected as their
  * jobs wake), and lets those ended more than SALE_RETENTION_S ago leave Redis once every
- * ticket is final (shared/sales/retire.ts), so Redis stays flat however many sales have
+ * ticket is final (shared/sale/retire.ts), so Redis stays flat however many sales have
  * run; until then they stay listed, for sale_not_active answers and the sweeper.
  */
 export async function closeEndedSales(deps: Deps, now: number): Promise<string[]> {

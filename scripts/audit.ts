@@ -1,10 +1,10 @@
 import { parseArgs } from "node:util";
-import { auditSale } from "../shared/audit/audit.js";
-import { formatReport, reportJson } from "../shared/audit/format.js";
-import { scanTickets, waitForRest } from "../shared/audit/tickets.js";
 import { loadConfig } from "../shared/config.js";
 import { closeDeps, createDeps, StartupError } from "../shared/deps.js";
 import { createLogger } from "../shared/logger.js";
+import { auditSale } from "../tools/audit/audit.js";
+import { formatReport, reportJson } from "../tools/audit/format.js";
+import { scanTickets, waitForRest } from "../tools/audit/tickets.js";
 
 // npm run audit -- --sale ID [--json] [--wait S]
 // Compares Redis and PostgreSQL for one sale and prints every invariant with its

@@ -1,6 +1,6 @@
-import { crowd } from "../test/helpers/crowd.js";
-import { createProcessEnv } from "../test/helpers/env.js";
-import { waitForRest } from "../test/helpers/invariants.js";
+import { crowd } from "../tools/harness/crowd.js";
+import { createProcessEnv } from "../tools/harness/env.js";
+import { waitForRest } from "../tools/harness/invariants.js";
 
 // How many Redis commands (counting those inside Lua scripts) and PostgreSQL
 // transactions one purchase costs, end to end: `npx tsx scripts/measure-redis.ts [items]`.

@@ -12,7 +12,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { chromium } from "playwright-core";
 import { sleep } from "../shared/time.js";
-import { ADMIN, createProcessEnv, type HttpClient } from "../test/helpers/env.js";
+import { ADMIN, createProcessEnv, type HttpClient } from "../tools/harness/env.js";
 
 const OUT = process.argv[2] ?? "docs/live-page.png";
 const CHROMIUM_ARGS = [

@@ -7,7 +7,7 @@ import type { LocalServer } from "./local/server.js";
 import { ensureStores, stopStores } from "./local/stores.js";
 
 // `npm test`: vitest run (its arguments passed on), with a Redis and a PostgreSQL for the
-// suites. When none answers where the suites look (test/helpers/env.ts: TEST_REDIS_URL,
+// suites. When none answers where the suites look (tools/harness/env.ts: TEST_REDIS_URL,
 // TEST_DATABASE_URL, else the local defaults below), they are started for the run as
 // `npm start` does, and stopped after it.
 

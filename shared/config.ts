@@ -77,7 +77,7 @@ const schema = z
     // a job is one ticket, or a batch of up to JOB_BATCH_MAX admitted together.
     WORKER_CONCURRENCY: int(1, 10_000).default(500),
     // Tickets of one sale admitted together travel as one queue job of at most this many
-    // (shared/checkout/enqueue.ts): BullMQ's cost is per job, the worker's steps per batch.
+    // (shared/ticket/enqueue.ts): BullMQ's cost is per job, the worker's steps per batch.
     // 1 queues every ticket as a job of its own.
     JOB_BATCH_MAX: int(1, 1000).default(50),
     // How long a job's lock lives without renewal: a crashed worker's job is

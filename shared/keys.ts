@@ -14,7 +14,7 @@ export function makeKeys(prefix: string) {
     bull: `{${prefix}:bull}`,
     /** ZSET saleId -> starts_at (ms): every sale loaded in Redis. */
     timeline: `${global}:timeline`,
-    /** HASH: payment simulator settings and slot count (see shared/payments/settings.ts). */
+    /** HASH: payment simulator settings and slot count (see shared/payment/settings.ts). */
     payments: `${global}:payments`,
     /** ZSET holder -> lease expiry (ms): the payment-slot semaphore. */
     slots: `${global}:slots`,
@@ -26,7 +26,7 @@ export function makeKeys(prefix: string) {
     counters: `${global}:counters`,
     /** STRING: held by the one worker sweeping for orphaned tickets. */
     sweepLock: `${global}:sweep:lock`,
-    /** ZSET saleId -> starts_at (ms): sales created or reloaded, whose fair-start room may need opening (shared/sales/rooms.ts). */
+    /** ZSET saleId -> starts_at (ms): sales created or reloaded, whose fair-start room may need opening (shared/sale/rooms.ts). */
     rooms: `${global}:rooms`,
     /**
      * STRING: this Redis's epoch, set once its state has been built. Missing means
@@ -75,7 +75,7 @@ export function makeKeys(prefix: string) {
     /**
      * ZSET ticket seq -> created_at (ms): a user's tickets in this sale, written at admission
      * (admit.lua, readmit.lua), for GET /users/{id}/tickets. Under the sale's tag, so it
-     * leaves Redis with the sale (shared/sales/retire.ts).
+     * leaves Redis with the sale (shared/sale/retire.ts).
      */
     userTickets: (saleId: string, userId: string) => `${sale(saleId)}:ut:${userId}`,
     userTicketsPrefix: (saleId: string) => `${sale(saleId)}:ut:`,
@@ -88,7 +88,7 @@ export function makeKeys(prefix: string) {
     sweepCursor: (saleId: string) => `${sale(saleId)}:sweep`,
     /**
      * PUB/SUB channel: space-separated "seq:status:ms" words, one per ticket whose status
-     * changed and when (shared/tickets/events.ts).
+     * changed and when (shared/ticket/events.ts).
      */
     events: (saleId: string) => `${sale(saleId)}:events`,
     /** PSUBSCRIBE pattern matching every sale's events channel. */

@@ -15,7 +15,7 @@ export type CheckoutJob = z.infer<typeof checkoutJobSchema>;
 /** The job of one ticket: its id is the ticket's ref (shared/keys.ts), so a sleeping ticket is woken by it. */
 export const TICKET_JOB = "ticket";
 /**
- * The job of tickets of one sale admitted together (shared/checkout/enqueue.ts), served
+ * The job of tickets of one sale admitted together (shared/ticket/enqueue.ts), served
  * in the order listed; a ticket that must sleep leaves it as a ticket job of its own.
  */
 export const BATCH_JOB = "batch";
@@ -26,6 +26,7 @@ export const ticketJobSchema = checkoutJobSchema.extend({
   itemId: z.string().min(1).max(64),
   userId: z.string().min(1).max(64),
 });
+export type TicketJob = z.infer<typeof ticketJobSchema>;
 
 export const batchJobSchema = z
   .object({

@@ -3,7 +3,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_ACTIONS_KEPT, type AdminAction } from "../api/admin-actions.js";
 import { startApi } from "../api/start.js";
-import { ADMIN, createTestEnv, httpClient, type TestEnv } from "./helpers/env.js";
+import { ADMIN, createTestEnv, httpClient, type TestEnv } from "../tools/harness/env.js";
 
 // The admin action log (issue 15): every change made under /admin is one log line with
 // who and what, and the newest are kept in Redis for the live page's panel.

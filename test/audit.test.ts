@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { crowd } from "./helpers/crowd.js";
-import { createTestEnv, type TestEnv } from "./helpers/env.js";
-import { waitForRest } from "./helpers/invariants.js";
-import { envOf } from "./helpers/processes.js";
+import { crowd } from "../tools/harness/crowd.js";
+import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
+import { waitForRest } from "../tools/harness/invariants.js";
+import { envOf } from "../tools/harness/processes.js";
 
 // `npm run audit` run as a real process, as an operator or a drill would, against
 // a clean sale and against sales corrupted in one store.

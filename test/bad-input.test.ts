@@ -1,6 +1,6 @@
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestEnv, type TestEnv } from "./helpers/env.js";
+import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
 
 // Every case sends one bad request and expects the contract's 4xx with exactly
 // {"error": {"code", "message"}}; the last test checks that none of them wrote anything.

@@ -1,18 +1,19 @@
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Admission, admit } from "../shared/checkout/admit.js";
-import { batchJobs, type TicketJob } from "../shared/checkout/enqueue.js";
 import { refOf } from "../shared/keys.js";
+import type { TicketJob } from "../shared/queues.js";
 import { CHECKOUT_QUEUE, type CheckoutQueue, checkoutQueueOptions } from "../shared/queues.js";
-import { createSaleDirectory } from "../shared/sales/directory.js";
+import { createSaleDirectory } from "../shared/sale/directory.js";
+import { batchJobs } from "../shared/ticket/enqueue.js";
 import { sleep } from "../shared/time.js";
+import { createProcessEnv, createTestEnv, type TestEnv } from "../tools/harness/env.js";
+import { checkInvariants, slotsAtRest, waitForRest } from "../tools/harness/invariants.js";
 import { startWorker } from "../worker/start.js";
 import { sweep } from "../worker/sweeper.js";
-import { createProcessEnv, createTestEnv, type TestEnv } from "./helpers/env.js";
-import { checkInvariants, slotsAtRest, waitForRest } from "./helpers/invariants.js";
 import { untilFinal, untilStatus } from "./helpers/shopper.js";
 
-// Tickets admitted together travel as one batch job (shared/checkout/enqueue.ts,
+// Tickets admitted together travel as one batch job (shared/ticket/enqueue.ts,
 // worker/process-batch.ts). These suites build the batches themselves: tickets are
 // admitted without the API's enqueue, then queued as batch jobs in a known shape.
 

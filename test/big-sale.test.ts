@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sleep } from "../shared/time.js";
-import { crowd } from "./helpers/crowd.js";
-import { createProcessEnv } from "./helpers/env.js";
-import { checkInvariants, slotsAtRest, waitForRest } from "./helpers/invariants.js";
+import { crowd } from "../tools/harness/crowd.js";
+import { createProcessEnv } from "../tools/harness/env.js";
+import { checkInvariants, slotsAtRest, waitForRest } from "../tools/harness/invariants.js";
 
 const ITEMS = 10_000;
 const CLIENTS = 1_000;

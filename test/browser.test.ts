@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { crowd } from "../tools/harness/crowd.js";
+import { ADMIN, createTestEnv, type TestEnv } from "../tools/harness/env.js";
+import { waitForRest } from "../tools/harness/invariants.js";
 import { CHROMIUM, CHROMIUM_ARGS, skipWithoutChromium, watchPage } from "./helpers/browser.js";
-import { crowd } from "./helpers/crowd.js";
-import { ADMIN, createTestEnv, type TestEnv } from "./helpers/env.js";
-import { waitForRest } from "./helpers/invariants.js";
 import { untilFinal } from "./helpers/shopper.js";
 
 // The operator's pages in a real headless browser: Debian's chromium driven by

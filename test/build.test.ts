@@ -3,8 +3,8 @@ import { existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSyn
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { heartbeatFile } from "../shared/process.js";
-import { testConfig } from "./helpers/env.js";
-import { envOf, freePort } from "./helpers/processes.js";
+import { testConfig } from "../tools/harness/env.js";
+import { envOf, freePort } from "../tools/harness/processes.js";
 
 // `npm run build` is what the image runs (Dockerfile, docker-compose.yml): built here for
 // real, its output is run with plain node, no tsx, as the containers run it.

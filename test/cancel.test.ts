@@ -1,17 +1,17 @@
 import { sign } from "hono/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditSale } from "../shared/audit/audit.js";
-import { scanTickets, waitForRest as waitForTickets } from "../shared/audit/tickets.js";
-import { wakeTickets } from "../shared/checkout/enqueue.js";
 import { parseTicketId, refOf } from "../shared/keys.js";
 import { readCounters } from "../shared/metrics/counters.js";
-import { reloadSale } from "../shared/sales/load.js";
-import { retireSale } from "../shared/sales/retire.js";
-import type { TicketView } from "../shared/tickets/view.js";
+import { reloadSale } from "../shared/sale/load.js";
+import { retireSale } from "../shared/sale/retire.js";
+import { wakeTickets } from "../shared/ticket/enqueue.js";
+import type { TicketView } from "../shared/ticket/view.js";
 import { sleep } from "../shared/time.js";
-import { crowd } from "./helpers/crowd.js";
-import { createTestEnv, type TestEnv } from "./helpers/env.js";
-import { checkInvariants, slotsAtRest, waitForRest } from "./helpers/invariants.js";
+import { auditSale } from "../tools/audit/audit.js";
+import { scanTickets, waitForRest as waitForTickets } from "../tools/audit/tickets.js";
+import { crowd } from "../tools/harness/crowd.js";
+import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
+import { checkInvariants, slotsAtRest, waitForRest } from "../tools/harness/invariants.js";
 import { untilFinal, untilStatus } from "./helpers/shopper.js";
 
 // Leaving the line (issue 15): DELETE /tickets/{id} cancels a queued ticket or gives up a

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseTicketId } from "../shared/keys.js";
-import type { TicketView } from "../shared/tickets/view.js";
-import { waitForAdmitted } from "../shared/tickets/wait.js";
+import type { TicketView } from "../shared/ticket/view.js";
+import { waitForAdmitted } from "../shared/ticket/wait.js";
 import { sleep } from "../shared/time.js";
-import { createTestEnv, type TestEnv } from "./helpers/env.js";
+import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
 
 // One request per purchase: POST /checkout?wait=MS answers when the ticket is final,
 // its wait registered before the ticket is queued and ended by one timer per

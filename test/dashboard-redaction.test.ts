@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { batchJobId } from "../shared/checkout/enqueue.js";
 import { parseTicketId, refOf, ticketId } from "../shared/keys.js";
 import { BATCH_JOB, CHECKOUT_QUEUE, TICKET_JOB } from "../shared/queues.js";
-import { createTestEnv, type TestEnv } from "./helpers/env.js";
+import { batchJobId } from "../shared/ticket/enqueue.js";
+import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
 
 // The operators' queue dashboard (/admin/queues) shows job data; a ticket's id is its
 // shopper's secret (issue 13), so the dashboard shows each ticket by its ref

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { clock, createDeadlines } from "../shared/tickets/deadlines.js";
+import { clock, createDeadlines } from "../shared/ticket/deadlines.js";
 import { sleep } from "../shared/time.js";
 
-// The one timer that ends every wait of a process (shared/tickets/deadlines.ts).
+// The one timer that ends every wait of a process (shared/ticket/deadlines.ts).
 
 describe("deadlines", () => {
   it("2,000 deadlines each fire once, never before their time and within a few ticks after it", async () => {

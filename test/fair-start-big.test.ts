@@ -1,18 +1,18 @@
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admit } from "../shared/checkout/admit.js";
-import type { TicketJob } from "../shared/checkout/enqueue.js";
 import { runMigrations } from "../shared/db/migrate.js";
 import { createDeps, type Deps } from "../shared/deps.js";
 import { takeLock } from "../shared/lock.js";
+import type { TicketJob } from "../shared/queues.js";
 import { CHECKOUT_QUEUE, checkoutQueueOptions } from "../shared/queues.js";
-import { createSale } from "../shared/sales/create.js";
-import { createSaleDirectory } from "../shared/sales/directory.js";
-import { getTicket } from "../shared/tickets/view.js";
+import { createSale } from "../shared/sale/create.js";
+import { createSaleDirectory } from "../shared/sale/directory.js";
+import { getTicket } from "../shared/ticket/view.js";
 import { sleep } from "../shared/time.js";
+import { crowd } from "../tools/harness/crowd.js";
+import { dropAll, testConfig } from "../tools/harness/env.js";
 import { openRoom } from "../worker/room-opener.js";
-import { crowd } from "./helpers/crowd.js";
-import { dropAll, testConfig } from "./helpers/env.js";
 
 // The room's opener at scale, on its own (no worker running, so nothing else opens the
 // room): a crowd far bigger than one script call's arguments is drawn, placed and

@@ -1,11 +1,11 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSale } from "../shared/sales/create.js";
-import type { TicketView } from "../shared/tickets/view.js";
+import { createSale } from "../shared/sale/create.js";
+import type { TicketView } from "../shared/ticket/view.js";
 import { sleep } from "../shared/time.js";
-import { crowd } from "./helpers/crowd.js";
-import { createProcessEnv, createTestEnv, type TestEnv } from "./helpers/env.js";
-import { checkInvariants, waitForRest } from "./helpers/invariants.js";
+import { crowd } from "../tools/harness/crowd.js";
+import { createProcessEnv, createTestEnv, type TestEnv } from "../tools/harness/env.js";
+import { checkInvariants, waitForRest } from "../tools/harness/invariants.js";
 
 // The fair-start room: checkouts in the window before the opening are shuffled at the
 // opening, so arriving first gives no edge; after the opening it is first come, first served.

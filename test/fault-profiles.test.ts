@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sleep } from "../shared/time.js";
-import { countBy, crowd } from "./helpers/crowd.js";
-import { createProcessEnv } from "./helpers/env.js";
-import { checkInvariants, readTickets, waitForRest } from "./helpers/invariants.js";
+import { countBy, crowd } from "../tools/harness/crowd.js";
+import { createProcessEnv } from "../tools/harness/env.js";
+import { checkInvariants, readTickets, waitForRest } from "../tools/harness/invariants.js";
 
 const ITEMS = 40;
 const FOLLOW_MS = 1500;

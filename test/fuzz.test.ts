@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { crowd } from "./helpers/crowd.js";
-import { ADMIN, createTestEnv, type TestEnv } from "./helpers/env.js";
+import { crowd } from "../tools/harness/crowd.js";
+import { ADMIN, createTestEnv, type TestEnv } from "../tools/harness/env.js";
 import { type FuzzRequest, type Generated, generate } from "./helpers/fuzz-requests.js";
 import { type Answer, sender, sendRaw } from "./helpers/fuzz-send.js";
 import { prng } from "./helpers/prng.js";

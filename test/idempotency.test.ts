@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { crowd } from "./helpers/crowd.js";
-import { createProcessEnv, type HttpClient, httpClient } from "./helpers/env.js";
-import { checkInvariants, readTickets, waitForRest } from "./helpers/invariants.js";
-import { envOf, freePort, startRole } from "./helpers/processes.js";
+import { crowd } from "../tools/harness/crowd.js";
+import { createProcessEnv, type HttpClient, httpClient } from "../tools/harness/env.js";
+import { checkInvariants, readTickets, waitForRest } from "../tools/harness/invariants.js";
+import { envOf, freePort, startRole } from "../tools/harness/processes.js";
 
 // Idempotency-Key on POST /checkout, against two API processes sharing one Redis
 // and PostgreSQL: a retry lands on whichever process the balancer picks.

@@ -1,7 +1,7 @@
 import { sign } from "hono/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseTicketId } from "../shared/keys.js";
-import { createTestEnv, type TestEnv } from "./helpers/env.js";
+import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
 
 // Optional signed shopper identity (issue 13): with AUTH_JWT_SECRET set, the shopper
 // routes take the user from a bearer token's `sub`, and tickets, their events, codes and

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { scanKeys } from "../shared/redis.js";
-import { createTestEnv, type TestEnv } from "./helpers/env.js";
-import { waitForRest } from "./helpers/invariants.js";
+import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
+import { waitForRest } from "../tools/harness/invariants.js";
 import { untilFinal } from "./helpers/shopper.js";
 
 // The queue dashboard's history (issue 15): completed checkout jobs are kept, the newest

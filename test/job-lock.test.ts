@@ -3,8 +3,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { checkoutWorkerOptions } from "../shared/queues.js";
 import { createRedis } from "../shared/redis.js";
 import { sleep } from "../shared/time.js";
+import { testConfig } from "../tools/harness/env.js";
 import { keepOwnLock } from "../worker/own-lock.js";
-import { testConfig } from "./helpers/env.js";
 
 // A job never processed by two runs at once (issue 13). A ticket's job sleeps with
 // moveToDelayed and is woken with promote (worker/process-ticket.ts sleepUntil,

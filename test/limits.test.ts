@@ -1,6 +1,6 @@
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestEnv, type TestEnv } from "./helpers/env.js";
+import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
 
 // The bounds that keep one request or one crowd from taking unbounded memory:
 // body size, header size, long-poll wait, and the length of the line.

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runLoad } from "../loadtest/run.js";
-import { ADMIN, createProcessEnv } from "./helpers/env.js";
+import { ADMIN, createProcessEnv } from "../tools/harness/env.js";
 
 // The load generator against a real system (api and worker as processes): it
 // must drive a small sale to the end and find every invariant holding. Speed

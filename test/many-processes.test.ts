@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { countBy, crowd } from "./helpers/crowd.js";
-import { createProcessEnv, httpClient } from "./helpers/env.js";
-import { checkInvariants, readTickets, slotsAtRest, waitForRest } from "./helpers/invariants.js";
-import { envOf, freePort, type Role, startRole } from "./helpers/processes.js";
+import { countBy, crowd } from "../tools/harness/crowd.js";
+import { createProcessEnv, httpClient } from "../tools/harness/env.js";
+import { checkInvariants, readTickets, slotsAtRest, waitForRest } from "../tools/harness/invariants.js";
+import { envOf, freePort, type Role, startRole } from "../tools/harness/processes.js";
 
 const ITEMS = 2000;
 const SLOTS = 20;

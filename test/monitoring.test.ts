@@ -8,10 +8,10 @@ import { oldestWaitingSeconds } from "../shared/metrics/queue-age.js";
 import { watchRedis } from "../shared/recovery/watch.js";
 import { createRedis, scanKeys } from "../shared/redis.js";
 import { sleep } from "../shared/time.js";
-import { crowd } from "./helpers/crowd.js";
-import { createTestEnv, type TestEnv } from "./helpers/env.js";
-import { waitForRest } from "./helpers/invariants.js";
-import { envOf, freePort, startRole } from "./helpers/processes.js";
+import { crowd } from "../tools/harness/crowd.js";
+import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
+import { waitForRest } from "../tools/harness/invariants.js";
+import { envOf, freePort, startRole } from "../tools/harness/processes.js";
 
 // No Prometheus or Grafana runs here, so the files in monitoring/ are read and every
 // metric, label value, service and port they name is checked against what the real

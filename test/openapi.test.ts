@@ -2,7 +2,7 @@ import type { RouteConfig } from "@hono/zod-openapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { ADMIN_AUTH, SHOPPER_AUTH } from "../api/openapi.js";
-import { createTestEnv, type TestEnv } from "./helpers/env.js";
+import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
 
 // The API document against the app itself: every route the app serves is in it,
 // and real answers, good and bad, match the schemas it declares for their status.

@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN, createTestEnv, type TestEnv } from "../tools/harness/env.js";
+import { waitForRest } from "../tools/harness/invariants.js";
 import { CHROMIUM, CHROMIUM_ARGS, skipWithoutChromium, watchPage } from "./helpers/browser.js";
-import { ADMIN, createTestEnv, type TestEnv } from "./helpers/env.js";
-import { waitForRest } from "./helpers/invariants.js";
 import { untilFinal } from "./helpers/shopper.js";
 
 // The operators' pages as people open them (issue 15): with the credentials in the

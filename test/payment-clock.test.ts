@@ -1,20 +1,21 @@
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admit } from "../shared/checkout/admit.js";
-import { addTicketJobs, type TicketJob } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
-import { markPaid } from "../shared/payments/mark-paid.js";
-import { LEASE_GRACE_MS } from "../shared/payments/slots.js";
-import { startPayment } from "../shared/payments/start-payment.js";
+import { markPaid } from "../shared/payment/mark-paid.js";
+import { LEASE_GRACE_MS } from "../shared/payment/slots.js";
+import { startPayment } from "../shared/payment/start-payment.js";
+import type { TicketJob } from "../shared/queues.js";
 import { CHECKOUT_QUEUE, type CheckoutQueue, checkoutQueueOptions } from "../shared/queues.js";
-import { createSaleDirectory } from "../shared/sales/directory.js";
-import { release } from "../shared/tickets/release.js";
-import { reserve } from "../shared/tickets/reserve.js";
-import { type TicketKeys, ticketKeys } from "../shared/tickets/ticket-keys.js";
+import { createSaleDirectory } from "../shared/sale/directory.js";
+import { addTicketJobs } from "../shared/ticket/enqueue.js";
+import { release } from "../shared/ticket/release.js";
+import { reserve } from "../shared/ticket/reserve.js";
+import { type TicketKeys, ticketKeys } from "../shared/ticket/ticket-keys.js";
 import { sleep } from "../shared/time.js";
+import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
+import { checkInvariants, slotsAtRest, waitForRest } from "../tools/harness/invariants.js";
 import { startWorker } from "../worker/start.js";
-import { createTestEnv, type TestEnv } from "./helpers/env.js";
-import { checkInvariants, slotsAtRest, waitForRest } from "./helpers/invariants.js";
 import { untilFinal } from "./helpers/shopper.js";
 
 // A payment times out by Redis's clock alone (the deadline `pd` that start-payment.lua

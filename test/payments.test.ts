@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { crowd } from "./helpers/crowd.js";
-import { createTestEnv, type TestEnv } from "./helpers/env.js";
-import { checkInvariants, slotsAtRest, waitForRest } from "./helpers/invariants.js";
+import { crowd } from "../tools/harness/crowd.js";
+import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
+import { checkInvariants, slotsAtRest, waitForRest } from "../tools/harness/invariants.js";
 import { persistentShopper, untilFinal, untilStatus } from "./helpers/shopper.js";
 
 let env: TestEnv;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { formatCode, newCodeSecret, newTicketKey, parseCode } from "../shared/checkout/codes.js";
 import { scanKeys } from "../shared/redis.js";
-import type { TicketView } from "../shared/tickets/view.js";
-import { createTestEnv, type TestEnv } from "./helpers/env.js";
+import { formatCode, newCodeSecret, newTicketKey, parseCode } from "../shared/ticket/codes.js";
+import type { TicketView } from "../shared/ticket/view.js";
+import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
 
 type Error = { error: { code: string; message: string } };
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestEnv, type TestEnv } from "./helpers/env.js";
+import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
 
 // A user's purchases come a page at a time (issue 13): across many sales the list grows
 // without bound, so one answer holds at most `limit` of them.

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../shared/config.js";
 import { sleep } from "../shared/time.js";
-import { countBy, crowd } from "./helpers/crowd.js";
-import { createTestEnv, type TestEnv } from "./helpers/env.js";
-import { checkInvariants, waitForRest } from "./helpers/invariants.js";
+import { countBy, crowd } from "../tools/harness/crowd.js";
+import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
+import { checkInvariants, waitForRest } from "../tools/harness/invariants.js";
 
 type Answer = { status: number; code: string; retryAfter: string | null };
 

@@ -4,7 +4,7 @@ import { createDeps } from "../shared/deps.js";
 import { createLogger } from "../shared/logger.js";
 import { watchRedis } from "../shared/recovery/watch.js";
 import { sleep } from "../shared/time.js";
-import { createTestEnv, type TestEnv } from "./helpers/env.js";
+import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
 
 // Every process watches for a Redis that lost its data and the first to see it
 // rebuilds; the others must wait for its epoch, not rebuild a second time after it

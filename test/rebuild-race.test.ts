@@ -2,23 +2,23 @@ import { randomBytes } from "node:crypto";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admit } from "../shared/checkout/admit.js";
-import { markPaid } from "../shared/payments/mark-paid.js";
-import { startPayment } from "../shared/payments/start-payment.js";
+import { markPaid } from "../shared/payment/mark-paid.js";
+import { startPayment } from "../shared/payment/start-payment.js";
 import { CHECKOUT_QUEUE, checkoutQueueOptions } from "../shared/queues.js";
-import { readmitTickets } from "../shared/recovery/readmit.js";
-import { createSaleDirectory } from "../shared/sales/directory.js";
-import { reloadSale } from "../shared/sales/load.js";
-import { loadItemsScript } from "../shared/sales/load-scripts.js";
+import { createSaleDirectory } from "../shared/sale/directory.js";
+import { reloadSale } from "../shared/sale/load.js";
+import { loadItemsScript } from "../shared/sale/load-scripts.js";
+import { readmitTickets } from "../shared/sale/readmit.js";
 import { createSettler, type Settlement, StaleSettlement } from "../shared/settlement/settle.js";
-import { finalize } from "../shared/tickets/finalize.js";
-import { release } from "../shared/tickets/release.js";
-import { reserve } from "../shared/tickets/reserve.js";
-import { ticketKeys } from "../shared/tickets/ticket-keys.js";
+import { finalize } from "../shared/ticket/finalize.js";
+import { release } from "../shared/ticket/release.js";
+import { reserve } from "../shared/ticket/reserve.js";
+import { ticketKeys } from "../shared/ticket/ticket-keys.js";
 import { sleep } from "../shared/time.js";
-import { createTestEnv, type TestEnv } from "./helpers/env.js";
+import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
 
 // Redis lost while workers from before the loss are still settling paid tickets in
-// PostgreSQL: the rebuild (shared/sales/load.ts) and those settlements run at the same
+// PostgreSQL: the rebuild (shared/sale/load.ts) and those settlements run at the same
 // time, for real, and afterwards Redis must agree with PostgreSQL on every unit, every
 // user and every ticket. No worker runs here: the test plays the workers that were
 // mid-settlement (settle, then finalize in Redis, as worker/process-ticket.ts does) so

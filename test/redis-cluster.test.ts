@@ -1,9 +1,9 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { masters } from "../shared/redis.js";
-import { countBy, crowd } from "./helpers/crowd.js";
-import { createProcessEnv } from "./helpers/env.js";
-import { checkInvariants, slotsAtRest, waitForRest } from "./helpers/invariants.js";
+import { countBy, crowd } from "../tools/harness/crowd.js";
+import { createProcessEnv } from "../tools/harness/env.js";
+import { checkInvariants, slotsAtRest, waitForRest } from "../tools/harness/invariants.js";
 import { clusterUnavailable, type LocalCluster, startLocalCluster } from "./helpers/redis-cluster.js";
 
 // The same system, unchanged, on a three-master Redis Cluster: every script and MULTI

@@ -3,10 +3,10 @@ import { closeEndedSales } from "../scheduler/calendar.js";
 import { startScheduler } from "../scheduler/start.js";
 import type { Deps } from "../shared/deps.js";
 import { scanKeys } from "../shared/redis.js";
-import { pruneAttempts } from "../shared/sales/retire.js";
+import { pruneAttempts } from "../shared/sale/retire.js";
 import { sleep } from "../shared/time.js";
-import { createTestEnv, type TestEnv } from "./helpers/env.js";
-import { checkInvariants } from "./helpers/invariants.js";
+import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
+import { checkInvariants } from "../tools/harness/invariants.js";
 
 // Redis stays flat across sales (issue 13): a sale's keys leave Redis once it has ended
 // (SALE_RETENTION_S ago) and every ticket is final; its reads come from PostgreSQL.

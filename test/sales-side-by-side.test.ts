@@ -3,11 +3,11 @@ import { tickCalendar } from "../scheduler/calendar.js";
 import { runMigrations } from "../shared/db/migrate.js";
 import { createDeps } from "../shared/deps.js";
 import { createLogger } from "../shared/logger.js";
-import { createSale } from "../shared/sales/create.js";
-import { createSaleDirectory } from "../shared/sales/directory.js";
-import { retireSale } from "../shared/sales/retire.js";
+import { createSale } from "../shared/sale/create.js";
+import { createSaleDirectory } from "../shared/sale/directory.js";
+import { retireSale } from "../shared/sale/retire.js";
 import { HOUR_MS, hourStart, sleep } from "../shared/time.js";
-import { createTestEnv, dropAll, type TestEnv, testConfig } from "./helpers/env.js";
+import { createTestEnv, dropAll, type TestEnv, testConfig } from "../tools/harness/env.js";
 import { untilFinal } from "./helpers/shopper.js";
 
 // Several sales open at once (issue 15): generated sales all number their items 1..N, so an

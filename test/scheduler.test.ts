@@ -15,8 +15,8 @@ import { createDeps, type Deps } from "../shared/deps.js";
 import { CALENDAR_QUEUE } from "../shared/queues.js";
 import { createRedis } from "../shared/redis.js";
 import { HOUR_MS, hourStart, periodStart } from "../shared/time.js";
-import { createTestEnv, dropAll, type TestEnv, testConfig } from "./helpers/env.js";
-import { envOf, type Role, startRole } from "./helpers/processes.js";
+import { createTestEnv, dropAll, type TestEnv, testConfig } from "../tools/harness/env.js";
+import { envOf, type Role, startRole } from "../tools/harness/processes.js";
 
 const MINUTE_MS = 60_000;
 // A process gets this long after SIGTERM (shared/process.ts STOP_TIMEOUT_MS exits with 1 after it).

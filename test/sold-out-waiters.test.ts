@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCounters } from "../shared/metrics/counters.js";
 import { sleep } from "../shared/time.js";
-import { createTestEnv, type TestEnv } from "./helpers/env.js";
-import { checkInvariants, waitForRest } from "./helpers/invariants.js";
+import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
+import { checkInvariants, waitForRest } from "../tools/harness/invariants.js";
 import { untilFinal, untilStatus } from "./helpers/shopper.js";
 
 // Tickets waiting for a unit sleep as delayed jobs until their re-check. When the

@@ -5,8 +5,8 @@ import { describe, expect, it } from "vitest";
 import { answers } from "../scripts/local/probe.js";
 import { ConfigError, parseConfig } from "../shared/config.js";
 import { sleep } from "../shared/time.js";
-import { testConfig } from "./helpers/env.js";
-import { envOf, freePort } from "./helpers/processes.js";
+import { testConfig } from "../tools/harness/env.js";
+import { envOf, freePort } from "../tools/harness/processes.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 // A process that cannot start must say so and stop within this: it never hangs on a

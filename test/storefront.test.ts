@@ -3,8 +3,8 @@ import { dirname } from "node:path";
 import { sign } from "hono/jwt";
 import { type Browser, chromium, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
 import { CHROMIUM, CHROMIUM_ARGS, skipWithoutChromium, watchPage } from "./helpers/browser.js";
-import { createTestEnv, type TestEnv } from "./helpers/env.js";
 
 // The shoppers' page at / in a real headless browser: Debian's chromium driven by
 // playwright-core (test/helpers/browser.ts).

@@ -1,8 +1,8 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseTicketId, ticketId } from "../shared/keys.js";
-import { getTicket } from "../shared/tickets/view.js";
-import { createTestEnv, type TestEnv } from "./helpers/env.js";
+import { getTicket } from "../shared/ticket/view.js";
+import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
 import { untilFinal } from "./helpers/shopper.js";
 
 // Ticket ids cannot be guessed (issue 13): `<sale>-<seq>-<key>`, the key 96 random bits

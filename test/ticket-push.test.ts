@@ -1,10 +1,10 @@
 import http from "node:http";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TicketView } from "../shared/tickets/view.js";
+import type { TicketView } from "../shared/ticket/view.js";
 import { sleep } from "../shared/time.js";
+import { createProcessEnv, createTestEnv, type TestEnv } from "../tools/harness/env.js";
 import { startWorker } from "../worker/start.js";
-import { createProcessEnv, createTestEnv, type TestEnv } from "./helpers/env.js";
 
 // The shopper's side of a ticket: long polls and event streams that answer the
 // moment the ticket changes, thousands of them on one API process, and a place in

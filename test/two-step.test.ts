@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCounters } from "../shared/metrics/counters.js";
-import type { TicketView } from "../shared/tickets/view.js";
+import type { TicketView } from "../shared/ticket/view.js";
 import { sleep } from "../shared/time.js";
-import { crowd } from "./helpers/crowd.js";
-import { createTestEnv, type TestEnv } from "./helpers/env.js";
-import { checkInvariants, slotsAtRest, waitForRest } from "./helpers/invariants.js";
+import { crowd } from "../tools/harness/crowd.js";
+import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
+import { checkInvariants, slotsAtRest, waitForRest } from "../tools/harness/invariants.js";
 import { untilFinal } from "./helpers/shopper.js";
 
 // The contest's API: checkout reserves and issues a code, POST /purchase pays with it.

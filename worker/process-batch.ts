@@ -1,9 +1,10 @@
 import { type Job, UnrecoverableError } from "bullmq";
-import { addTicketJobs, type TicketJob } from "../shared/checkout/enqueue.js";
 import { refOf } from "../shared/keys.js";
+import type { TicketJob } from "../shared/queues.js";
 import { batchJobSchema } from "../shared/queues.js";
-import { reserveMany } from "../shared/tickets/reserve.js";
-import { type TicketKeys, ticketKeys } from "../shared/tickets/ticket-keys.js";
+import { addTicketJobs } from "../shared/ticket/enqueue.js";
+import { reserveMany } from "../shared/ticket/reserve.js";
+import { type TicketKeys, ticketKeys } from "../shared/ticket/ticket-keys.js";
 import { pay, type WorkerCtx } from "./process-ticket.js";
 
 /**

@@ -1,17 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { DelayedError, type Job, type Queue, UnrecoverableError } from "bullmq";
-import { type TicketJob, wakeTickets } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
 import { refOf } from "../shared/keys.js";
 import type { CounterSink } from "../shared/metrics/counters.js";
-import type { PaymentDesk, Started } from "../shared/payments/desk.js";
-import { paymentAnswer } from "../shared/payments/simulator.js";
-import type { SlotPool } from "../shared/payments/slots.js";
+import type { PaymentDesk, Started } from "../shared/payment/desk.js";
+import { paymentAnswer } from "../shared/payment/simulator.js";
+import type { SlotPool } from "../shared/payment/slots.js";
+import type { TicketJob } from "../shared/queues.js";
 import { ticketJobSchema } from "../shared/queues.js";
 import type { Settler } from "../shared/settlement/settle.js";
-import { release } from "../shared/tickets/release.js";
-import { reserve } from "../shared/tickets/reserve.js";
-import { type TicketKeys, ticketKeys } from "../shared/tickets/ticket-keys.js";
+import { wakeTickets } from "../shared/ticket/enqueue.js";
+import { release } from "../shared/ticket/release.js";
+import { reserve } from "../shared/ticket/reserve.js";
+import { type TicketKeys, ticketKeys } from "../shared/ticket/ticket-keys.js";
 import { sleep } from "../shared/time.js";
 
 export interface WorkerCtx {

@@ -1,14 +1,15 @@
 import { randomInt } from "node:crypto";
 import type { Queue } from "bullmq";
-import { addTicketJobs, type TicketJob } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
 import { ticketId } from "../shared/keys.js";
 import { type HeldLock, takeLock } from "../shared/lock.js";
-import { dropRoom, peekRoom, placeRoom } from "../shared/sales/rooms.js";
+import type { TicketJob } from "../shared/queues.js";
+import { dropRoom, peekRoom, placeRoom } from "../shared/sale/rooms.js";
+import { addTicketJobs } from "../shared/ticket/enqueue.js";
 
 // The fair-start room (shared/checkout/admit.lua takes checkouts into it shortly before a
 // sale opens). At the opening one worker, whoever takes the sale's room lock, shuffles
-// it (shared/sales/rooms.ts, open-room.lua) and queues it in the drawn order, then the tickets
+// it (shared/sale/rooms.ts, open-room.lua) and queues it in the drawn order, then the tickets
 // accepted behind it, until the way out is empty and checkout queues as usual. A ticket
 // leaves the way out only once its job exists (queueRoom), so an opener that fails or
 // dies loses none and the next one carries on in the same order.
@@ -20,7 +21,7 @@ const LOOK_MS = 200;
 const DUE = 20;
 // A due sale with no room left to open is forgotten after this; until then a room ticket
 // accepted in the sale's last milliseconds (by Redis's clock) still finds its opener.
-// Every sale is listed (shared/sales/rooms.ts), even one created as it starts.
+// Every sale is listed (shared/sale/rooms.ts), even one created as it starts.
 const FORGET_AFTER_MS = 10_000;
 // A worker that died mid-way lets go of the room after this, and another one finishes it:
 // short, since checkouts meanwhile wait behind the room unqueued. A live opener renews it.

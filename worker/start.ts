@@ -1,10 +1,10 @@
 import { type Job, Queue, Worker } from "bullmq";
 import type { Deps } from "../shared/deps.js";
 import { createCounterSink } from "../shared/metrics/counters.js";
-import { createPaymentDesk } from "../shared/payments/desk.js";
-import { initSettings } from "../shared/payments/settings.js";
-import { watchSettings } from "../shared/payments/settings-watcher.js";
-import { createSlotPool } from "../shared/payments/slots.js";
+import { createPaymentDesk } from "../shared/payment/desk.js";
+import { initSettings } from "../shared/payment/settings.js";
+import { watchSettings } from "../shared/payment/settings-watcher.js";
+import { createSlotPool } from "../shared/payment/slots.js";
 import { BATCH_JOB, CHECKOUT_QUEUE, checkoutQueueOptions, checkoutWorkerOptions } from "../shared/queues.js";
 import { createRedis } from "../shared/redis.js";
 import { createSettler } from "../shared/settlement/settle.js";

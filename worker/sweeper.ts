@@ -1,9 +1,9 @@
 import type { Queue } from "bullmq";
-import { batchJobId } from "../shared/checkout/enqueue.js";
 import type { Deps } from "../shared/deps.js";
 import { parseTicketId, ticketId, ticketRef } from "../shared/keys.js";
 import { batchJobSchema, TICKET_JOB } from "../shared/queues.js";
-import { FINAL } from "../shared/tickets/view.js";
+import { batchJobId } from "../shared/ticket/enqueue.js";
+import { FINAL } from "../shared/ticket/view.js";
 
 // A ticket with no job can exist: its API died between accepting it and
 // queueing it, or its job used up every attempt. Every SWEEP_MS one worker
@@ -108,7 +108,7 @@ async function sweepSale(deps: Deps, queue: Queue, saleId: string, now: number):
 }
 
 /**
- * Whether a ticket is in a batch job still to be run (shared/checkout/enqueue.ts): such a
+ * Whether a ticket is in a batch job still to be run (shared/ticket/enqueue.ts): such a
  * ticket has no job of its own, and is in the hands of its batch. A batch's id is its
  * first ticket's, so only the JOB_BATCH_MAX ids up to the ticket's can hold it; each is
  * read once per sweep of the sale.
@@ -144,7 +144,7 @@ function liveBatches(deps: Deps, queue: Queue, saleId: string) {
 }
 
 /**
- * Gives a ticket its job (by its ref, as shared/checkout/enqueue.ts does), or retries a
+ * Gives a ticket its job (by its ref, as shared/ticket/enqueue.ts does), or retries a
  * finished one with its data rebuilt from the ticket: a job that failed because its data
  * was spoiled (edited on the dashboard, which shows refs in place of ids) would
  * otherwise fail again at every sweep, and its ticket never end.

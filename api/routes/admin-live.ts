@@ -1,10 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
-import { paymentStats, readSettings } from "../../shared/payments/settings.js";
-import { slotsHeld } from "../../shared/payments/slots.js";
-import { paymentsView } from "../../shared/payments/view.js";
-import { getSale } from "../../shared/sales/view.js";
+import { paymentsView } from "../../shared/payment/view.js";
+import { readSnapshot } from "../../shared/snapshot.js";
 import type { ApiCtx } from "../context.js";
-import { createLiveSampler, jobCounts, totals } from "../live.js";
+import { createLiveSampler, totals } from "../live.js";
 import { adminSecurity, errors, json, router } from "../openapi.js";
 import { liveSchema } from "../schemas/admin.js";
 
@@ -24,21 +22,17 @@ export function adminLiveRoutes(ctx: ApiCtx) {
   const sampler = createLiveSampler(ctx);
   return router().openapi(route, async (c) => {
     const [open] = await ctx.directory.open();
-    const [sale, queue, settings, stats, held, payments, sums] = await Promise.all([
-      open ? getSale(ctx.deps, open.saleId) : null,
-      jobCounts(ctx.queue),
-      readSettings(ctx.deps),
-      paymentStats(ctx.deps),
-      slotsHeld(ctx.deps),
+    const [snap, payments, sums] = await Promise.all([
+      readSnapshot(ctx.deps, ctx.queue, open ? [open.saleId] : []),
       paymentsView(ctx.deps),
       totals(ctx),
     ]);
     return c.json(
       {
         now: Date.now(),
-        sale,
-        queue,
-        slots: { slots: settings.slots, held, ...stats },
+        sale: snap.sales[0] ?? null,
+        queue: snap.queue,
+        slots: snap.slots,
         payments,
         totals: sums,
         history: sampler.history(),

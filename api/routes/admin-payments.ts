@@ -1,7 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
-import { profileRequest } from "../../shared/payments/profiles.js";
-import { paymentSettingsPatch, setProfile, updateSettings } from "../../shared/payments/settings.js";
-import { paymentsView } from "../../shared/payments/view.js";
+import { profileRequest } from "../../shared/payment/profiles.js";
+import { setProfile, updateSettings } from "../../shared/payment/settings.js";
+import { paymentSettingsPatch } from "../../shared/payment/settings-shape.js";
+import { paymentsView } from "../../shared/payment/view.js";
 import type { ApiCtx } from "../context.js";
 import { adminSecurity, errors, json, router } from "../openapi.js";
 import { paymentsView as paymentsSchema } from "../schemas/admin.js";

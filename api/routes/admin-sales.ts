@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../../shared/errors.js";
-import { generateItems } from "../../shared/sales/catalog.js";
-import { createSale } from "../../shared/sales/create.js";
-import { getSale } from "../../shared/sales/view.js";
+import { generateItems } from "../../shared/sale/catalog.js";
+import { createSale } from "../../shared/sale/create.js";
+import { getSale } from "../../shared/sale/view.js";
 import type { ApiCtx } from "../context.js";
 import { adminSecurity, errors, json, router } from "../openapi.js";
 import { createSaleBody } from "../schemas/admin.js";

@@ -1,9 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
-import { wakeTickets } from "../../shared/checkout/enqueue.js";
 import { AppError } from "../../shared/errors.js";
-import { saleOfItem } from "../../shared/sales/sale-of-item.js";
-import { adjustStock } from "../../shared/sales/stock.js";
-import { getItem } from "../../shared/sales/view.js";
+import { saleOfItem } from "../../shared/sale/sale-of-item.js";
+import { adjustStock } from "../../shared/sale/stock.js";
+import { getItem } from "../../shared/sale/view.js";
+import { wakeTickets } from "../../shared/ticket/enqueue.js";
 import type { ApiCtx } from "../context.js";
 import { adminSecurity, errors, json, router } from "../openapi.js";
 import { stockBody } from "../schemas/admin.js";

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../../shared/errors.js";
-import { saleOfItem } from "../../shared/sales/sale-of-item.js";
-import { getItem } from "../../shared/sales/view.js";
+import { saleOfItem } from "../../shared/sale/sale-of-item.js";
+import { getItem } from "../../shared/sale/view.js";
 import type { ApiCtx } from "../context.js";
 import { errors, json, router } from "../openapi.js";
 import { itemSchema, saleIdString } from "../schemas/common.js";

@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { purchase } from "../../shared/checkout/purchase.js";
 import { takeClientToken } from "../../shared/checkout/rate-limit.js";
 import { AppError } from "../../shared/errors.js";
-import { getTicket } from "../../shared/tickets/view.js";
+import { getTicket } from "../../shared/ticket/view.js";
 import { clientAddress } from "../client-address.js";
 import type { ApiCtx } from "../context.js";
 import { shopperOf } from "../identity.js";

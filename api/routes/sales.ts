@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../../shared/errors.js";
-import { listSales } from "../../shared/sales/list.js";
-import { getSale, listItems } from "../../shared/sales/view.js";
+import { listSales } from "../../shared/sale/list.js";
+import { getSale, listItems } from "../../shared/sale/view.js";
 import type { ApiCtx } from "../context.js";
 import { errors, json, router } from "../openapi.js";
 import { saleIdString, saleSchema } from "../schemas/common.js";

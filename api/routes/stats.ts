@@ -1,10 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../../shared/errors.js";
-import { paymentStats, readSettings } from "../../shared/payments/settings.js";
-import { slotsHeld } from "../../shared/payments/slots.js";
-import { acceptedCount, getSale, type SaleView } from "../../shared/sales/view.js";
+import { acceptedCount, type SaleView } from "../../shared/sale/view.js";
+import { readSnapshot } from "../../shared/snapshot.js";
 import type { ApiCtx } from "../context.js";
-import { jobCounts } from "../live.js";
 import { errors, json, router } from "../openapi.js";
 import { saleIdString } from "../schemas/common.js";
 import { statsSchema } from "../schemas/ops.js";
@@ -56,19 +54,11 @@ export function statsRoutes(ctx: ApiCtx) {
     const { deps } = ctx;
     const { sale_id: asked } = c.req.valid("query");
     const ids = asked ? [asked] : (await ctx.directory.open()).map((s) => s.saleId);
-    const [views, counts, settings, payments, held] = await Promise.all([
-      Promise.all(ids.map((id) => getSale(deps, id))),
-      jobCounts(ctx.queue),
-      readSettings(deps),
-      paymentStats(deps),
-      slotsHeld(deps),
-    ]);
-    if (asked && !views[0]) throw new AppError("sale_not_found", `no sale ${asked}`);
+    const snap = await readSnapshot(deps, ctx.queue, ids);
+    if (asked && !snap.sales[0]) throw new AppError("sale_not_found", `no sale ${asked}`);
     const now = Date.now();
     const sales = await Promise.all(
-      views
-        .filter((s): s is SaleView => s !== null)
-        .map(async (sale) => ({ sale, throughput: await throughputOf(sale, now) })),
+      snap.sales.map(async (sale) => ({ sale, throughput: await throughputOf(sale, now) })),
     );
     for (const [id, list] of samples)
       if ((list[list.length - 1] as Sample).at < now - WINDOW_MS) samples.delete(id);
@@ -76,8 +66,8 @@ export function statsRoutes(ctx: ApiCtx) {
     return c.json(
       {
         sale: first?.sale ?? null,
-        queue: counts,
-        slots: { slots: settings.slots, held, ...payments },
+        queue: snap.queue,
+        slots: snap.slots,
         throughput: first?.throughput ?? { purchases_per_s: 0, accepted_per_s: 0 },
         sales,
       },

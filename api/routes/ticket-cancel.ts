@@ -1,8 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
+import { cancelTicket } from "../../shared/checkout/cancel.js";
 import { AppError } from "../../shared/errors.js";
 import { TICKET_ID } from "../../shared/keys.js";
-import { cancelTicket } from "../../shared/tickets/cancel.js";
-import { getTicket } from "../../shared/tickets/view.js";
+import { getTicket } from "../../shared/ticket/view.js";
 import type { ApiCtx } from "../context.js";
 import { shopperOf } from "../identity.js";
 import { errors, json, router, shopperSecurity } from "../openapi.js";

@@ -1,8 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../../shared/errors.js";
 import { TICKET_ID } from "../../shared/keys.js";
-import { getTicket } from "../../shared/tickets/view.js";
-import { waitForChange } from "../../shared/tickets/wait.js";
+import { getTicket } from "../../shared/ticket/view.js";
+import { waitForChange } from "../../shared/ticket/wait.js";
 import { answerJson } from "../answer.js";
 import { clientAddress } from "../client-address.js";
 import type { ApiCtx } from "../context.js";

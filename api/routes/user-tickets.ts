@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../../shared/errors.js";
-import { listUserTickets } from "../../shared/tickets/list.js";
+import { listUserTickets } from "../../shared/ticket/list.js";
 import type { ApiCtx } from "../context.js";
 import { shopperOf } from "../identity.js";
 import { errors, json, router, shopperSecurity } from "../openapi.js";

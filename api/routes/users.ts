@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../../shared/errors.js";
-import { listPurchases } from "../../shared/purchases/list.js";
+import { listPurchases } from "../../shared/purchase/list.js";
 import type { ApiCtx } from "../context.js";
 import { shopperOf } from "../identity.js";
 import { errors, json, router, shopperSecurity } from "../openapi.js";

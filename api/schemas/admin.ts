@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { PROFILE_NAMES } from "../../shared/payments/profiles.js";
+import { PROFILE_NAMES } from "../../shared/payment/profiles.js";
 import { count, id, iso, queueCountsSchema, saleIdString, saleSchema, slotsSchema } from "./common.js";
 
 const MAX_ITEMS = 100_000;

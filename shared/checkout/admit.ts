@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto";
 import type { Deps } from "../deps.js";
 import { AppError, type ErrorCode } from "../errors.js";
+import { type Stock, stockOf } from "../fields.js";
 import { ticketId } from "../keys.js";
-import { type SaleDirectory, type SaleWindow, saleStatus } from "../sales/directory.js";
-import { storedItemWindow } from "../sales/view.js";
+import { type SaleDirectory, type SaleWindow, saleStatus } from "../sale/directory.js";
+import { ambiguous } from "../sale/sale-of-item.js";
+import { storedItemWindow } from "../sale/view.js";
 import { defineScript, type ScriptResult, str } from "../scripts/define.js";
-import { type Stock, stockOf } from "../tickets/standing.js";
-import { newTicketKey } from "./codes.js";
+import { newTicketKey } from "../ticket/codes.js";
 import { rateLimited } from "./rate-limit.js";
 
 export interface CheckoutInput {
@@ -139,15 +140,6 @@ async function onlySaleWith(
     if (replayed.length === 1) return replayed[0] ?? null;
   }
   throw ambiguous(input.itemId, having);
-}
-
-/** The refusal of an item id open in several sales, naming them (newest first). */
-export function ambiguous(itemId: string, sales: { saleId: string }[]): AppError {
-  const ids = sales.map((s) => s.saleId).join(", ");
-  return new AppError(
-    "sale_ambiguous",
-    `item ${itemId} is on sale in several sales (${ids}): choose one with sale_id`,
-  );
 }
 
 /** admit.lua's answer, by its first field. */

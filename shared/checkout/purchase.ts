@@ -3,8 +3,8 @@ import type { Deps } from "../deps.js";
 import { AppError } from "../errors.js";
 import { ticketId } from "../keys.js";
 import { defineScript, str } from "../scripts/define.js";
-import { parseCode } from "./codes.js";
-import { wakeTickets } from "./enqueue.js";
+import { parseCode } from "../ticket/codes.js";
+import { wakeTickets } from "../ticket/enqueue.js";
 
 const confirmHold = defineScript({
   name: "purchase",

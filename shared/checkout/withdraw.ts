@@ -1,7 +1,7 @@
 import type { Deps } from "../deps.js";
 import { parseTicketId } from "../keys.js";
 import { defineScript, str } from "../scripts/define.js";
-import { FINAL_TTL_S } from "../tickets/view.js";
+import { FINAL_TTL_S } from "../ticket/view.js";
 
 const withdrawScript = defineScript({
   name: "withdraw",

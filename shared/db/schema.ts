@@ -65,7 +65,7 @@ export const items = pgTable(
     // No oversell, whatever Redis says.
     check("items_sold_within_stock", sql`${t.sold} >= 0 AND ${t.sold} <= ${t.stock}`),
     index("items_item_id").on(t.itemId),
-    // A sale's items in natural id order (shared/sales/view.ts listItems sorts and pages by
+    // A sale's items in natural id order (shared/sale/view.ts listItems sorts and pages by
     // these same expressions): a page of a 10,000-item sale reads its rows, not all of them.
     index("items_natural_order").on(t.saleId, itemIdPrefix(t.itemId), itemIdNumber(t.itemId), t.itemId),
   ],

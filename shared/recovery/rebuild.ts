@@ -1,6 +1,6 @@
 import type { Deps } from "../deps.js";
-import { initSettings } from "../payments/settings.js";
-import { reloadSale } from "../sales/load.js";
+import { initSettings } from "../payment/settings.js";
+import { reloadSale } from "../sale/load.js";
 
 // Sales that ended this recently are reloaded too, so tickets still in flight when
 // Redis was lost get their final answer (sale_not_active) instead of vanishing.

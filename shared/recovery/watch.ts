@@ -11,7 +11,7 @@ const LOCK_MS = 5000;
 // Ends an epoch set by a rebuild that reloaded sales (a fresh, empty Redis gets none).
 const REBUILT = "-rebuilt";
 // How long after such a rebuild an unknown item still means "not back yet": longer than
-// the API's cache of open sales (shared/sales/directory.ts, 1 s), which may predate the reload.
+// the API's cache of open sales (shared/sale/directory.ts, 1 s), which may predate the reload.
 const SETTLE_MS = 2000;
 
 /**

@@ -3,11 +3,11 @@ import type { Sql } from "../db/client.js";
 import type { Deps } from "../deps.js";
 import { parseTicketId, refOf } from "../keys.js";
 import type { CounterSink } from "../metrics/counters.js";
-import { lockSaleSettlement } from "../recovery/settle-lock.js";
 import { defineBatchScript } from "../scripts/define.js";
-import { type Finalized, finalizeMany } from "../tickets/finalize.js";
-import { ticketKeys } from "../tickets/ticket-keys.js";
+import { type Finalized, finalizeMany } from "../ticket/finalize.js";
+import { ticketKeys } from "../ticket/ticket-keys.js";
 import { withTimeout } from "../time.js";
+import { lockSaleSettlement } from "./lock.js";
 
 export interface Settlement {
   ticketId: string;
@@ -81,7 +81,7 @@ async function settleMany(sql: Sql, batch: Settlement[]): Promise<Map<string, st
   const byTicket = new Map(batch.map((b) => [b.ticketId, b]));
   for (const r of rows) {
     const b = byTicket.get(r.ticket_id);
-    // Ticket ids are never reused (see shared/sales/load.ts); if one were, another
+    // Ticket ids are never reused (see shared/sale/load.ts); if one were, another
     // shopper's purchase must not be handed to this ticket.
     if (b && (b.userId !== r.user_id || b.itemId !== r.item_id)) {
       throw new Error(`ticket ${refOf(r.ticket_id)} already settled for another purchase`);
@@ -121,7 +121,7 @@ const confirmPaid = defineBatchScript({
 /**
  * The tickets of a batch that may settle, asked of Redis while the sale's settlement
  * lock is held (one script per sale, confirm-paid.lua). A reload of the sale
- * (shared/sales/load.ts) holds the same lock from its first read of PostgreSQL until it
+ * (shared/sale/load.ts) holds the same lock from its first read of PostgreSQL until it
  * has published the sale in Redis, so here either the sale is not (yet) in Redis and no
  * reload began, so its reload will read this commit; or a reload died half-way (its
  * marker stands without the sale hash) and the next keeps what it read before this

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditSale } from "../../shared/audit/audit.js";
 import { sleep } from "../../shared/time.js";
+import { auditSale } from "../../tools/audit/audit.js";
+import { createProcessEnv, type HttpClient, httpClient } from "../../tools/harness/env.js";
+import { checkInvariants, readTickets, waitForRest } from "../../tools/harness/invariants.js";
+import { envOf, freePort, type Role, startRole } from "../../tools/harness/processes.js";
 import { recordDrill, startLoad } from "../helpers/drill.js";
-import { createProcessEnv, type HttpClient, httpClient } from "../helpers/env.js";
-import { checkInvariants, readTickets, waitForRest } from "../helpers/invariants.js";
-import { envOf, freePort, type Role, startRole } from "../helpers/processes.js";
 
 // Drill: an API process stopped with SIGTERM, and another killed with SIGKILL, each
 // with checkouts in flight and a crowd on both. Clients that retry with their

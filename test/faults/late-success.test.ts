@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditSale } from "../../shared/audit/audit.js";
 import { admit } from "../../shared/checkout/admit.js";
-import { markPaid } from "../../shared/payments/mark-paid.js";
-import { LEASE_GRACE_MS } from "../../shared/payments/slots.js";
-import { startPayment } from "../../shared/payments/start-payment.js";
-import { createSaleDirectory } from "../../shared/sales/directory.js";
-import { release } from "../../shared/tickets/release.js";
-import { reserve } from "../../shared/tickets/reserve.js";
-import { ticketKeys } from "../../shared/tickets/ticket-keys.js";
+import { markPaid } from "../../shared/payment/mark-paid.js";
+import { LEASE_GRACE_MS } from "../../shared/payment/slots.js";
+import { startPayment } from "../../shared/payment/start-payment.js";
+import { createSaleDirectory } from "../../shared/sale/directory.js";
+import { release } from "../../shared/ticket/release.js";
+import { reserve } from "../../shared/ticket/reserve.js";
+import { ticketKeys } from "../../shared/ticket/ticket-keys.js";
 import { sleep } from "../../shared/time.js";
+import { auditSale } from "../../tools/audit/audit.js";
+import { createProcessEnv } from "../../tools/harness/env.js";
+import { checkInvariants, readTickets, slotsAtRest, waitForRest } from "../../tools/harness/invariants.js";
 import { recordDrill, startLoad } from "../helpers/drill.js";
-import { createProcessEnv } from "../helpers/env.js";
-import { checkInvariants, readTickets, slotsAtRest, waitForRest } from "../helpers/invariants.js";
 
 // Drill: payments that answer "approved" only after their timeout. The worker fails
 // each at its deadline and hands the unit on; a success arriving after that (or after

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditSale } from "../../shared/audit/audit.js";
 import { sleep } from "../../shared/time.js";
+import { auditSale } from "../../tools/audit/audit.js";
+import { createProcessEnv } from "../../tools/harness/env.js";
+import { checkInvariants, readTickets, waitForRest } from "../../tools/harness/invariants.js";
 import { recordDrill, startLoad } from "../helpers/drill.js";
-import { createProcessEnv } from "../helpers/env.js";
-import { checkInvariants, readTickets, waitForRest } from "../helpers/invariants.js";
 import { type LocalPostgres, postgresUnavailable, startLocalPostgres } from "../helpers/local-postgres.js";
 
 // Drill: the system's PostgreSQL stopped hard (pg_ctl stop -m immediate) mid-sale and

@@ -1,13 +1,13 @@
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditSale } from "../../shared/audit/audit.js";
-import { scanTickets, waitForRest } from "../../shared/audit/tickets.js";
 import { CALENDAR_QUEUE, calendarQueueOptions } from "../../shared/queues.js";
 import { sleep } from "../../shared/time.js";
+import { auditSale } from "../../tools/audit/audit.js";
+import { scanTickets, waitForRest } from "../../tools/audit/tickets.js";
+import { createProcessEnv } from "../../tools/harness/env.js";
+import { envOf, startRole } from "../../tools/harness/processes.js";
 import { recordDrill, startLoad } from "../helpers/drill.js";
-import { createProcessEnv } from "../helpers/env.js";
 import { type LocalRedis, redisServerUnavailable, startLocalRedis } from "../helpers/local-redis.js";
-import { envOf, startRole } from "../helpers/processes.js";
 import type { Ticket } from "../helpers/shopper.js";
 
 // Drill: the system's Redis killed mid-sale and started again EMPTY (it keeps nothing

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hourlySlotKey } from "../../scheduler/calendar.js";
-import { auditSale } from "../../shared/audit/audit.js";
 import type { Config } from "../../shared/config.js";
 import { runMigrations } from "../../shared/db/migrate.js";
 import { createDeps, type Deps } from "../../shared/deps.js";
 import { hourStart, sleep } from "../../shared/time.js";
+import { auditSale } from "../../tools/audit/audit.js";
+import { dropAll, testConfig } from "../../tools/harness/env.js";
+import { envOf, type Role, startRole } from "../../tools/harness/processes.js";
 import { recordDrill } from "../helpers/drill.js";
-import { dropAll, testConfig } from "../helpers/env.js";
-import { envOf, type Role, startRole } from "../helpers/processes.js";
 
 // Drill: a scheduler SIGKILLed while it creates this hour's sale (after PostgreSQL
 // committed it, while its items are being loaded into Redis), then two schedulers

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditSale } from "../../shared/audit/audit.js";
-import { LEASE_GRACE_MS } from "../../shared/payments/slots.js";
+import { LEASE_GRACE_MS } from "../../shared/payment/slots.js";
 import { sleep } from "../../shared/time.js";
+import { auditSale } from "../../tools/audit/audit.js";
+import { createProcessEnv } from "../../tools/harness/env.js";
+import { checkInvariants, readTickets, slotsAtRest, waitForRest } from "../../tools/harness/invariants.js";
+import type { Role } from "../../tools/harness/processes.js";
 import { recordDrill, startLoad } from "../helpers/drill.js";
-import { createProcessEnv } from "../helpers/env.js";
-import { checkInvariants, readTickets, slotsAtRest, waitForRest } from "../helpers/invariants.js";
-import type { Role } from "../helpers/processes.js";
 
 // Drill: worker processes killed with SIGKILL one every second during a sale under
 // load, payments in flight, a replacement started each time.

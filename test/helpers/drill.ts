@@ -1,15 +1,15 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { AuditReport } from "../../shared/audit/audit.js";
 import { sleep } from "../../shared/time.js";
-import type { HttpClient } from "./env.js";
+import type { AuditReport } from "../../tools/audit/audit.js";
+import type { HttpClient } from "../../tools/harness/env.js";
 
 // What every fault drill shares: a crowd that keeps checking out while the fault
 // happens (and survives the API being away), and the figures it leaves behind in
 // test/faults/results/<drill>.json, from which docs/reliability.md's table is made
 // (npx tsx scripts/reliability-table.ts).
 
-const resultsDir = fileURLToPath(new URL("../faults/results/", import.meta.url));
+const resultsDir = fileURLToPath(new URL("../faults/results", import.meta.url));
 
 export interface LoadStats {
   /** Answers by HTTP status ("network" when the API could not be reached). */

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "./processes.js";
+import { freePort } from "../../tools/harness/processes.js";
 
 // A throwaway PostgreSQL cluster on a free loopback port (Debian's binaries,
 // trust auth), so a drill can stop it hard and start it again without touching

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sleep } from "../../shared/time.js";
-import { freePort } from "./processes.js";
+import { freePort } from "../../tools/harness/processes.js";
 import { withNode } from "./redis-cluster.js";
 
 // A throwaway Redis on a free loopback port that keeps nothing on disk, so a

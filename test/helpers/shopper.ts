@@ -1,5 +1,5 @@
 import { sleep } from "../../shared/time.js";
-import type { HttpClient } from "./env.js";
+import type { HttpClient } from "../../tools/harness/env.js";
 
 export interface Ticket {
   ticket_id: string;

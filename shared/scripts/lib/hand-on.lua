@@ -4,7 +4,7 @@
 -- which leaves the line reserved (in a two_step sale, holding it behind a fresh code);
 -- with nobody waiting, back to stock. Returns the waiter's seq, or nil when restocked.
 -- Needs left_line (shared/scripts/lib/left-line.lua) in front of it.
--- The ticket and item hashes' short field names are listed in shared/tickets/fields.ts.
+-- The ticket and item hashes' short field names are listed in shared/fields.ts.
 local function hand_on(sale, item, held, pending, waitlist, line, mode, prefix, secret, channel, now)
   local limit = tonumber(redis.call('HGET', sale, 'ul'))
   while true do

@@ -3,7 +3,7 @@
 -- counted), measured only while someone waited (idle time never counts: `lt`, the last
 -- departure, is kept only while the line is not empty), averaged over the first 5 then
 -- smoothed (each new gap weighs 1/5), so one slow start soon fades.
--- The ticket and item hashes' short field names are listed in shared/tickets/fields.ts.
+-- The ticket and item hashes' short field names are listed in shared/fields.ts.
 local function left_line(item, line, seq, now)
   redis.call('ZREM', line, seq)
   local lt = redis.call('HGET', item, 'lt')
