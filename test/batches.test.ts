@@ -6,11 +6,11 @@ import type { TicketJob } from "../shared/queues.js";
 import { CHECKOUT_QUEUE, type CheckoutQueue, checkoutQueueOptions } from "../shared/queues.js";
 import { createSaleDirectory } from "../shared/sale/directory.js";
 import { batchJobs } from "../shared/ticket/enqueue.js";
+import { sweep } from "../shared/ticket/sweep.js";
 import { sleep } from "../shared/time.js";
 import { createProcessEnv, createTestEnv, type TestEnv } from "../tools/harness/env.js";
 import { checkInvariants, slotsAtRest, waitForRest } from "../tools/harness/invariants.js";
 import { startWorker } from "../worker/start.js";
-import { sweep } from "../worker/sweeper.js";
 import { untilFinal, untilStatus } from "./helpers/shopper.js";
 
 // Tickets admitted together travel as one batch job (shared/ticket/enqueue.ts,

@@ -1,9 +1,9 @@
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHECKOUT_QUEUE, checkoutQueueOptions } from "../shared/queues.js";
+import { sweep } from "../shared/ticket/sweep.js";
 import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
 import { checkInvariants, readTickets } from "../tools/harness/invariants.js";
-import { sweep } from "../worker/sweeper.js";
 
 // Admission and enqueue agree (issue 13): a checkout either answers 202 with a ticket
 // that is queued, or an error, leaving nothing that could later buy. Here the API's

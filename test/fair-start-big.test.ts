@@ -8,11 +8,11 @@ import type { TicketJob } from "../shared/queues.js";
 import { CHECKOUT_QUEUE, checkoutQueueOptions } from "../shared/queues.js";
 import { createSale } from "../shared/sale/create.js";
 import { createSaleDirectory } from "../shared/sale/directory.js";
+import { openRoom } from "../shared/sale/open-rooms.js";
 import { getTicket } from "../shared/ticket/view.js";
 import { sleep } from "../shared/time.js";
 import { crowd } from "../tools/harness/crowd.js";
 import { dropAll, testConfig } from "../tools/harness/env.js";
-import { openRoom } from "../worker/room-opener.js";
 
 // The room's opener at scale, on its own (no worker running, so nothing else opens the
 // room): a crowd far bigger than one script call's arguments is drawn, placed and

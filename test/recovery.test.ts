@@ -10,10 +10,10 @@ import { createSaleDirectory } from "../shared/sale/directory.js";
 import { loadSale } from "../shared/sale/load.js";
 import { release } from "../shared/ticket/release.js";
 import { reserve } from "../shared/ticket/reserve.js";
+import { sweep } from "../shared/ticket/sweep.js";
 import { ticketKeys } from "../shared/ticket/ticket-keys.js";
 import { createTestEnv, type TestEnv } from "../tools/harness/env.js";
 import { checkInvariants, waitForRest } from "../tools/harness/invariants.js";
-import { sweep } from "../worker/sweeper.js";
 import { untilFinal } from "./helpers/shopper.js";
 
 let env: TestEnv;

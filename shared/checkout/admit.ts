@@ -32,7 +32,7 @@ export interface Admission {
   replayed: boolean;
   /**
    * '' when the caller queues the ticket; 'room' when it waits in the fair-start room and
-   * 'late' when it goes behind that room: the room's opener (worker/room-opener.ts) queues both.
+   * 'late' when it goes behind that room: the room's opener (shared/sale/open-rooms.ts) queues both.
    */
   defer: "" | "room" | "late";
   /** The sale's opening (ms). */

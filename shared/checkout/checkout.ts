@@ -102,7 +102,7 @@ export async function checkout(
     // Two_step tickets carry their code, null until a unit is held; direct ones have no such fields.
     let code: Pick<TicketView, "code" | "expires_at"> = a.twoStep ? { code: null, expires_at: null } : {};
     const queue = async () => {
-      // The fair-start room's opener queues a deferred ticket (worker/room-opener.ts).
+      // The fair-start room's opener queues a deferred ticket (shared/sale/open-rooms.ts).
       if (!a.defer) {
         const job = { ticketId: a.ticketId, saleId: a.saleId, itemId: input.itemId, userId: input.userId };
         try {

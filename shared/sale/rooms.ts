@@ -4,7 +4,7 @@ import { defineBatchScript, defineScript, type ScriptResult, str } from "../scri
 type RoomDeps = Pick<Deps, "redis" | "keys">;
 
 /**
- * Lists a sale for the workers' room opener (worker/room-opener.ts), whatever its start:
+ * Lists a sale for the workers' room opener (shared/sale/open-rooms.ts), whatever its start:
  * whether a checkout lands in the fair-start room is decided by Redis's clock
  * (shared/checkout/admit.lua), not this process's, so a sale starting "now" may still get a
  * room. The opener forgets a listed sale a few seconds after its start if it has none.
