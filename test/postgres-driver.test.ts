@@ -37,6 +37,37 @@ await admin.end();
 await sql.end({ timeout: 1 });
 `;
 
+// A reserved connection that lost its backend, given a query of over 1 KB (written at once,
+// not on the next turn) and then released: the pool must connect again rather than keep a
+// connection without a socket (every later query failed, or waited forever).
+const releasedScript = `
+import postgres from "postgres";
+const url = process.env.PG_URL;
+const sql = postgres(url, { max: 1, onnotice: () => {} });
+const admin = postgres(url, { max: 1, onnotice: () => {} });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const reserved = await sql.reserve();
+const [{ pid }] = await reserved\`select pg_backend_pid() as pid\`;
+const codes = [];
+const first = reserved\`select pg_sleep(30)\`.catch(async (err) => {
+  codes.push(err.code);
+  await reserved\`select \${"x".repeat(2000)}::text as big\`.catch((err2) => codes.push(err2.code));
+});
+await sleep(200);
+await admin\`select pg_terminate_backend(\${pid})\`;
+await first;
+reserved.release();
+const answers = [];
+for (let i = 0; i < 5; i++)
+  answers.push(await Promise.race([
+    sql\`select 1 as one\`.then((r) => r[0].one, (e) => e.code),
+    sleep(5000).then(() => "waited 5 s"),
+  ]));
+console.log(JSON.stringify({ codes, answers }));
+await admin.end();
+await sql.end({ timeout: 1 });
+`;
+
 describe("postgres.js: a connection that loses its backend", () => {
   it("fails its queries with CONNECTION_CLOSED and the process lives on", () => {
     const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
@@ -51,5 +82,21 @@ describe("postgres.js: a connection that loses its backend", () => {
       codes: ["CONNECTION_CLOSED", "CONNECTION_CLOSED"],
       one: 1,
     });
+  });
+
+  it("a released connection without a socket is connected again: the pool answers within a few queries", () => {
+    const run = spawnSync(process.execPath, ["--input-type=module", "-e", releasedScript], {
+      cwd: root,
+      env: { ...process.env, PG_URL: url },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(run.stderr).not.toMatch(/TypeError/);
+    expect(run.status).toBe(0);
+    const { codes, answers } = JSON.parse(run.stdout.trim()) as { codes: string[]; answers: unknown[] };
+    expect(codes).toEqual(["CONNECTION_CLOSED", "CONNECTION_CLOSED"]);
+    // At most the first two may still fail (the old session's end); then it answers, and keeps answering.
+    expect(answers.slice(2)).toEqual([1, 1, 1]);
+    expect(answers).not.toContain("waited 5 s");
   });
 });

@@ -58,6 +58,12 @@ export async function startWorkerMetrics<T>(deps: Pick<Deps, "cfg" | "log">, run
       },
     );
   });
+  // A scraper asks once every few seconds: a client that opens sockets and sends nothing,
+  // or many at once, is cut off instead of held (it shares the worker's event loop).
+  server.headersTimeout = 5_000;
+  server.requestTimeout = 5_000;
+  server.keepAliveTimeout = 5_000;
+  server.maxConnections = 32;
   server.listen(deps.cfg.WORKER_METRICS_PORT);
   // A port taken fails the start, with the port named, rather than a worker no one can scrape.
   // (once() rejects with the server's error).

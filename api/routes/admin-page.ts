@@ -4,7 +4,7 @@ import { AppError } from "../../shared/errors.js";
 import { loadPageFiles, sendPageFile } from "../page-files.js";
 
 // The live sale page: plain files in api/admin-page/ (../page-files.ts).
-const PAGE_DIR = fileURLToPath(new URL("../admin-page", import.meta.url));
+const PAGE_DIR = fileURLToPath(new URL("../admin-page/", import.meta.url));
 
 /** `GET /admin` (the page) and `GET /admin/assets/<file>`; the admin auth in front covers both. */
 export function adminPageRoutes(dir = PAGE_DIR) {

@@ -6,7 +6,7 @@ import { loadPageFiles, type PageFile, sendPageFile } from "../page-files.js";
 
 // The shoppers' page: plain files in api/storefront/ (../page-files.ts). Item pictures
 // point elsewhere, so under the page's self-only policy it shows none.
-const PAGE_DIR = fileURLToPath(new URL("../storefront", import.meta.url));
+const PAGE_DIR = fileURLToPath(new URL("../storefront/", import.meta.url));
 
 const pageRoute = createRoute({
   method: "get",

@@ -59,7 +59,8 @@ export async function startRedis(port: number, dir: string, say: (line: string) 
     installDebianRedis(say);
     if (await answers("127.0.0.1", port)) return null;
   }
-  mkdirSync(dir, { recursive: true });
+  // Its dump holds every ticket's key: readable by this account only, as PostgreSQL's data is.
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const log = join(dir, "redis.log");
   const { exited, server } = spawnServer({
     name: "redis",

@@ -18,13 +18,15 @@
 -- The ticket and item hashes' short field names are listed in shared/fields.ts.
 local now = now_ms() -- shared/scripts/lib/now.lua, prepended at load
 
-local tk = redis.call('HMGET', KEYS[5], 'st', 'u', 'k', 'why', 'cf', 'cd')
+-- 'rs' (the 7th): the reason's field before it was named 'why', on tickets written by a
+-- release before that (they expire within FINAL_TTL_S, 24 h); drop it after.
+local tk = redis.call('HMGET', KEYS[5], 'st', 'u', 'k', 'why', 'cf', 'cd', 'rs')
 -- Lua strings are interned, so '~=' compares references: no timing depends on how much
 -- of the key matched. The same answer for a wrong key and no ticket at all.
 if not tk[1] or tk[3] ~= ARGV[1] then return {'unknown'} end
 if ARGV[2] ~= '' and tk[2] ~= ARGV[2] then return {'unknown'} end
 local st, user = tk[1], tk[2]
-if st == 'rejected' and tk[4] == 'cancelled' then return {'again'} end
+if st == 'rejected' and (tk[4] or tk[7]) == 'cancelled' then return {'again'} end
 local two_step = redis.call('HGET', KEYS[8], 'cm') == 'two_step'
 if st == 'reserved' then
   -- A direct sale's reservation is paid at once; a confirmed hold is on its way to payment.

@@ -58,12 +58,13 @@ export async function listUserTickets(
   );
   const refs = indexed.flat();
   const pipe = redis.pipeline();
-  for (const r of refs) pipe.hmget(keys.ticket(r.saleId, r.seq), ...LISTED);
+  // "rs": the reason's field on tickets written before it was named why (gone within 24 h).
+  for (const r of refs) pipe.hmget(keys.ticket(r.saleId, r.seq), ...LISTED, "rs");
   const hashes = refs.length ? ((await pipe.exec()) ?? []) : [];
   const out: UserTicket[] = [];
   refs.forEach((r, i) => {
     const [err, h] = hashes[i] ?? [];
-    const [st, why, item, key, pid, ca, ua, user] = (err ? [] : h) as (string | null)[];
+    const [st, why, item, key, pid, ca, ua, user, oldWhy] = (err ? [] : h) as (string | null)[];
     // Gone from Redis (a day after it ended): listed below if it was purchased.
     if (!st || !key || user !== userId) return;
     const showId = opts.ids === "all" || st === "purchased";
@@ -71,7 +72,7 @@ export async function listUserTickets(
       ticket_id: showId ? ticketId(r.saleId, r.seq, key) : null,
       ref: ticketRef(r.saleId, r.seq),
       status: st as TicketStatus,
-      reason: why || null,
+      reason: why || oldWhy || null,
       item_id: item ?? "",
       sale_id: r.saleId,
       purchase_id: pid || null,

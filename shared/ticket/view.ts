@@ -76,7 +76,8 @@ export async function getTicket(
     return {
       ticket_id: id,
       status: h.st as TicketStatus,
-      reason: h.why || null,
+      // h.rs: the reason's field on tickets written before it was named why (gone within 24 h).
+      reason: h.why || h.rs || null,
       user_id: h.u ?? "",
       item_id: itemId,
       sale_id: ref.saleId,

@@ -9,7 +9,7 @@ import type { HttpClient } from "../../tools/harness/env.js";
 // test/faults/results/<drill>.json, from which docs/reliability.md's table is made
 // (npx tsx scripts/reliability-table.ts).
 
-const resultsDir = fileURLToPath(new URL("../faults/results", import.meta.url));
+const resultsDir = fileURLToPath(new URL("../faults/results/", import.meta.url));
 
 export interface LoadStats {
   /** Answers by HTTP status ("network" when the API could not be reached). */
