@@ -12,18 +12,10 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { chromium } from "playwright-core";
 import { sleep } from "../shared/time.js";
+import { CHROMIUM, CHROMIUM_ARGS } from "../tools/harness/chromium.js";
 import { ADMIN, createProcessEnv, type HttpClient } from "../tools/harness/env.js";
 
 const OUT = process.argv[2] ?? "docs/live-page.png";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const USERS = 3000;
 const ITEMS = 200;
 // Checkouts in flight at once, so a slow phase cannot pile up unbounded sockets here.
@@ -75,7 +67,7 @@ async function main() {
   // Fewer tickets per worker than the default, so a slow phase shows as a queue, not only as busy slots.
   const env = await createProcessEnv({ workers: 2, env: { WORKER_CONCURRENCY: "20" } });
   const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
+    executablePath: CHROMIUM,
     headless: true,
     args: CHROMIUM_ARGS,
   });

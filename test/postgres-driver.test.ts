@@ -68,32 +68,29 @@ await admin.end();
 await sql.end({ timeout: 1 });
 `;
 
+/** Runs a script in a process of its own: it must exit 0 with no TypeError; its printed JSON. */
+function runAlone(source: string): unknown {
+  const run = spawnSync(process.execPath, ["--input-type=module", "-e", source], {
+    cwd: root,
+    env: { ...process.env, PG_URL: url },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  expect(run.stderr).not.toMatch(/TypeError/);
+  expect(run.status).toBe(0);
+  return JSON.parse(run.stdout.trim());
+}
+
 describe("postgres.js: a connection that loses its backend", () => {
   it("fails its queries with CONNECTION_CLOSED and the process lives on", () => {
-    const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
-      cwd: root,
-      env: { ...process.env, PG_URL: url },
-      encoding: "utf8",
-      timeout: 60_000,
-    });
-    expect(run.stderr).not.toMatch(/TypeError/);
-    expect(run.status).toBe(0);
-    expect(JSON.parse(run.stdout.trim())).toEqual({
+    expect(runAlone(script)).toEqual({
       codes: ["CONNECTION_CLOSED", "CONNECTION_CLOSED"],
       one: 1,
     });
   });
 
   it("a released connection without a socket is connected again: the pool answers within a few queries", () => {
-    const run = spawnSync(process.execPath, ["--input-type=module", "-e", releasedScript], {
-      cwd: root,
-      env: { ...process.env, PG_URL: url },
-      encoding: "utf8",
-      timeout: 60_000,
-    });
-    expect(run.stderr).not.toMatch(/TypeError/);
-    expect(run.status).toBe(0);
-    const { codes, answers } = JSON.parse(run.stdout.trim()) as { codes: string[]; answers: unknown[] };
+    const { codes, answers } = runAlone(releasedScript) as { codes: string[]; answers: unknown[] };
     expect(codes).toEqual(["CONNECTION_CLOSED", "CONNECTION_CLOSED"]);
     // At most the first two may still fail (the old session's end); then it answers, and keeps answering.
     expect(answers.slice(2)).toEqual([1, 1, 1]);

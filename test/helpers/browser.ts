@@ -1,21 +1,12 @@
 import { existsSync } from "node:fs";
 import type { Page, Request } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS } from "../../tools/harness/chromium.js";
 
 // The browser suites (the live page, the operators' pages, the storefront) drive Debian's
 // chromium through playwright-core: no downloaded browser. .ci/run installs it, so in CI
 // (CI set) a missing binary fails the suites; elsewhere they are skipped, saying why.
 
-export const CHROMIUM = "/usr/bin/chromium";
-
-export const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+export { CHROMIUM, CHROMIUM_ARGS };
 
 /** Whether `suite` is skipped here (no chromium, outside CI); says so when it is. */
 export function skipWithoutChromium(suite: string): boolean {
