@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { tryDecodeURIComponent } from "hono/utils/url";
 import { AppError } from "../shared/errors.js";
 import { header } from "./node-request.js";
-import { ID_RE } from "./schemas/common.js";
+import { ID_RE, SALE_ID_RE } from "./schemas/common.js";
 import { MAX_WAIT_MS, TICKET_STATUSES } from "./schemas/tickets.js";
 import { jsonBody } from "./validation.js";
 
@@ -66,9 +66,6 @@ function bodyId(value: unknown, field: string): string {
   if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return String(value);
   throw invalid(field, `${ID_RULE}, or a non-negative whole number`);
 }
-
-// As saleIdString (api/schemas/common.ts): canonical decimal, as the sale's keys spell it.
-const SALE_ID_RE = /^[1-9][0-9]{0,17}$/;
 
 /** A sale id from the query string or a JSON body (where a whole number is taken as its decimal). */
 function saleIdParam(value: unknown): string | undefined {

@@ -1,5 +1,7 @@
 import { readCounters } from "../shared/metrics/counters.js";
-import { readSnapshot, type Snapshot } from "../shared/snapshot.js";
+import { slotsHeld } from "../shared/payment/slots.js";
+import { getSale } from "../shared/sale/view.js";
+import { type QueueCounts, readQueueCounts } from "../shared/snapshot.js";
 import type { ApiCtx } from "./context.js";
 
 // The live page's chart: one sample a second for the last ten minutes.
@@ -53,9 +55,15 @@ export function createLiveSampler(ctx: ApiCtx) {
       timer = null;
       return;
     }
-    const [t, open] = await Promise.all([totals(ctx), ctx.directory.open()]);
-    const snap = await readSnapshot(ctx.deps, ctx.queue, open[0] ? [open[0].saleId] : []);
-    history.push(toSample(t, snap, snap.sales[0]?.stock.available ?? 0));
+    // Only the figures a sample keeps, once a second: not the whole snapshot.
+    const [t, open, queue, held] = await Promise.all([
+      totals(ctx),
+      ctx.directory.open(),
+      readQueueCounts(ctx.queue),
+      slotsHeld(ctx.deps),
+    ]);
+    const sale = open[0] ? await getSale(ctx.deps, open[0].saleId) : null;
+    history.push(toSample(t, queue, held, sale?.stock.available ?? 0));
     if (history.length > KEEP) history.shift();
   };
 
@@ -75,7 +83,7 @@ export function createLiveSampler(ctx: ApiCtx) {
   };
 }
 
-function toSample(t: Totals, snap: Snapshot, available: number): LiveSample {
+function toSample(t: Totals, queue: QueueCounts, held: number, available: number): LiveSample {
   const refused = Object.fromEntries(Object.entries(t.checkouts).filter(([k]) => k !== "accepted"));
   return {
     t: Date.now(),
@@ -84,8 +92,8 @@ function toSample(t: Totals, snap: Snapshot, available: number): LiveSample {
     purchased: t.tickets.purchased ?? 0,
     declined: t.payments.declined ?? 0,
     timed_out: t.payments.timeout ?? 0,
-    queue: snap.queue.waiting + snap.queue.delayed,
-    slots_in_use: snap.slots.held,
+    queue: queue.waiting + queue.delayed,
+    slots_in_use: held,
     available,
   };
 }

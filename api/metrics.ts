@@ -29,13 +29,19 @@ export function createMetrics(ctx: ApiCtx) {
 
   const http = createHttpMetrics(registry);
 
-  // One Redis read per scrape, shared by every system-wide metric.
-  let snapshot: { at: number; data: Promise<Snapshot> } | null = null;
-  const counters = () => {
-    if (!snapshot || Date.now() - snapshot.at > 250)
-      snapshot = { at: Date.now(), data: readCounters(ctx.deps) };
-    return snapshot.data;
+  // One read per scrape, shared by every metric that needs it: prom-client collects a
+  // scrape's metrics side by side, so they share the read in flight; the next scrape reads anew.
+  const perScrape = <T>(read: () => Promise<T>) => {
+    let inFlight: Promise<T> | null = null;
+    return () => {
+      inFlight ??= read().finally(() => {
+        inFlight = null;
+      });
+      return inFlight;
+    };
   };
+  const counters = perScrape(() => readCounters(ctx.deps));
+  const slots = perScrape(() => readSlots(ctx.deps));
   const counterFrom = (name: string, help: string, labelNames: string[], source: string) =>
     new client.Counter({
       name,
@@ -94,7 +100,7 @@ export function createMetrics(ctx: ApiCtx) {
     }
   });
   gauge("flashsale_payment_slots", "Payment slots: the cap, and those held now", ["kind"], async (g) => {
-    const s = await readSlots(ctx.deps);
+    const s = await slots();
     g.set({ kind: "cap" }, s.slots);
     g.set({ kind: "in_use" }, s.held);
   });
@@ -103,7 +109,7 @@ export function createMetrics(ctx: ApiCtx) {
     "Payments in flight, counted by the simulator",
     ["kind"],
     async (g) => {
-      const p = await readSlots(ctx.deps);
+      const p = await slots();
       g.set({ kind: "now" }, p.in_flight);
       g.set({ kind: "peak" }, p.peak_in_flight);
     },
@@ -167,7 +173,7 @@ const RECENT_MS = 3_600_000;
 const MAX_REPORTED_SALES = 10;
 
 /** The sales the stock gauge reports, newest first. */
-export function reportedSales(sales: SaleWindow[], now: number): string[] {
+function reportedSales(sales: SaleWindow[], now: number): string[] {
   return sales
     .filter((w) => saleStatus(w, now) !== "closed" || w.endsAt > now - RECENT_MS)
     .slice(0, MAX_REPORTED_SALES)

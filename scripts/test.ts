@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { processEnv } from "../shared/config.js";
+import { testStores } from "../tools/harness/stores.js";
 import type { LocalServer } from "./local/server.js";
 import { ensureStores, stopStores } from "./local/stores.js";
 
@@ -32,17 +33,7 @@ process.on("SIGTERM", () => {
 });
 
 try {
-  await ensureStores(
-    {
-      redisUrl: env.TEST_REDIS_URL || "redis://127.0.0.1:6379",
-      databaseUrl: env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres",
-      redisGiven: env.TEST_REDIS_URL ? "TEST_REDIS_URL" : null,
-      databaseGiven: env.TEST_DATABASE_URL ? "TEST_DATABASE_URL" : null,
-    },
-    checkout,
-    stores,
-    say,
-  );
+  await ensureStores(testStores(env), checkout, stores, say);
 } catch (err) {
   process.stderr.write(`test: ${err instanceof Error ? err.message : err}\n`);
   await finish();

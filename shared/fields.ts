@@ -59,3 +59,9 @@ export function stockOf(fields: (string | null | undefined)[]): Stock {
   const [tot, av, rs, sd] = fields;
   return { total: count(tot), available: count(av), reserved: count(rs), sold: count(sd) };
 }
+
+/**
+ * Whether a sale's fair-start room (its mode hash's `fs`: 'room' filling, 'draining' being
+ * queued, 'open' done) still has tickets its opener must queue.
+ */
+export const roomToOpen = (fs: string | null): boolean => fs === "room" || fs === "draining";

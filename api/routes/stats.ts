@@ -35,8 +35,7 @@ const route = createRoute({
 export function statsRoutes(ctx: ApiCtx) {
   // Per sale, the samples of the last WINDOW_MS (at least one); a sale not asked about for that long is dropped.
   const samples = new Map<string, Sample[]>();
-  const throughputOf = async (sale: SaleView, now: number) => {
-    const accepted = await acceptedCount(ctx.deps, sale.sale_id);
+  const throughputOf = (sale: SaleView, accepted: number, now: number) => {
     const list = samples.get(sale.sale_id) ?? [];
     samples.set(sale.sale_id, list);
     list.push({ at: now, sold: sale.stock.sold, accepted });
@@ -54,12 +53,18 @@ export function statsRoutes(ctx: ApiCtx) {
     const { deps } = ctx;
     const { sale_id: asked } = c.req.valid("query");
     const ids = asked ? [asked] : (await ctx.directory.open()).map((s) => s.saleId);
-    const snap = await readSnapshot(deps, ctx.queue, ids);
+    // Read side by side: each sale's accepted count with the snapshot, not after it.
+    const [snap, accepted] = await Promise.all([
+      readSnapshot(deps, ctx.queue, ids),
+      Promise.all(ids.map(async (id) => [id, await acceptedCount(deps, id)] as const)),
+    ]);
     if (asked && !snap.sales[0]) throw new AppError("sale_not_found", `no sale ${asked}`);
     const now = Date.now();
-    const sales = await Promise.all(
-      snap.sales.map(async (sale) => ({ sale, throughput: await throughputOf(sale, now) })),
-    );
+    const acceptedOf = new Map(accepted);
+    const sales = snap.sales.map((sale) => ({
+      sale,
+      throughput: throughputOf(sale, acceptedOf.get(sale.sale_id) ?? 0, now),
+    }));
     for (const [id, list] of samples)
       if ((list[list.length - 1] as Sample).at < now - WINDOW_MS) samples.delete(id);
     const [first] = sales;

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { ADMIN_ACTIONS_KEPT } from "../admin-actions.js";
 
-export const adminActionSchema = z
+const adminActionSchema = z
   .object({
     at: z.string().openapi({ format: "date-time" }),
     user: z.string().openapi({ description: "The admin user (HTTP Basic auth) who sent it." }),

@@ -15,10 +15,8 @@ export const id = z
 // Sale ids are PostgreSQL bigserials in canonical decimal. A leading zero would
 // reach the same row through Number() but not the sale's Redis keys ("{s01}"),
 // splitting PostgreSQL from Redis.
-export const saleIdString = z
-  .string()
-  .regex(/^[1-9][0-9]{0,17}$/, "must be a sale id")
-  .openapi({ example: "1" });
+export const SALE_ID_RE = /^[1-9][0-9]{0,17}$/;
+export const saleIdString = z.string().regex(SALE_ID_RE, "must be a sale id").openapi({ example: "1" });
 
 const count = z.number().int().nonnegative();
 const iso = z.string().openapi({ format: "date-time" });

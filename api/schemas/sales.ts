@@ -22,7 +22,7 @@ export const itemsPage = z
   .strict()
   .openapi("ItemsPage");
 
-export const MAX_SALES_PAGE = 100;
+const MAX_SALES_PAGE = 100;
 export const salesQuery = z.object({
   status: z
     .enum(["scheduled", "open", "closed"])
@@ -44,7 +44,7 @@ export const itemParams = z.object({ item_id: idString });
 
 export const userParams = z.object({ user_id: idString });
 // A user's purchases come a page at a time: across many sales the list has no bound.
-export const MAX_PURCHASES_PAGE = 1000;
+const MAX_PURCHASES_PAGE = 1000;
 export const purchasesQuery = z.object({
   sale_id: saleIdString.optional(),
   cursor: saleIdString.optional().openapi({ description: "`next_cursor` of the previous page." }),

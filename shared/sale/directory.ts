@@ -128,6 +128,7 @@ interface ItemIds {
 // asked of Redis instead (only while another open sale could have it too).
 const MAX_KEPT_ITEMS = 100_000;
 const NUMBERED = "^[1-9][0-9]{0,8}$";
+const NUMBERED_RE = new RegExp(NUMBERED);
 
 /**
  * A sale's item ids: the calendar's sales number theirs 1..N, kept as that range (nothing
@@ -143,7 +144,7 @@ async function readItemIds(deps: Pick<Deps, "db">, saleId: string): Promise<Item
   if (!c) return null;
   if (c.numbered === c.n && (c.top ?? 0) === c.n) {
     const n = c.n;
-    return { has: (id) => /^[1-9][0-9]{0,8}$/.test(id) && Number(id) <= n };
+    return { has: (id) => NUMBERED_RE.test(id) && Number(id) <= n };
   }
   if (c.n > MAX_KEPT_ITEMS) return null;
   const rows = await sql<{ item_id: string }[]>`select item_id from items where sale_id = ${Number(saleId)}`;

@@ -61,9 +61,8 @@ export async function reloadSale(
   let lock: HeldLock | null = opts.lock ?? null;
   while (!lock) {
     if ((await redis.exists(keys.sale(saleId))) === 1) return null;
-    lock = await takeLock(redis, keys.loadLock(saleId), LOAD_LOCK_MS);
-    if (lock) break;
-    await sleep(LOCK_POLL_MS);
+    lock = await takeLoadLock(deps, saleId);
+    if (!lock) await sleep(LOCK_POLL_MS);
   }
   try {
     if ((await redis.exists(keys.sale(saleId))) === 1) return null;

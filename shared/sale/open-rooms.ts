@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
 import type { Queue } from "bullmq";
 import type { Deps } from "../deps.js";
+import { roomToOpen } from "../fields.js";
 import { ticketId } from "../keys.js";
 import { type HeldLock, takeLock } from "../lock.js";
 import type { TicketJob } from "../queues.js";
@@ -39,7 +40,7 @@ export async function lookForRooms(deps: Deps, queue: Queue) {
   // One command per sale, sent together: sales live in different cluster slots.
   const rooms = await Promise.all(sales.map(([saleId]) => redis.hget(keys.saleMode(saleId), "fs")));
   for (const [i, [saleId, startsAt]] of sales.entries()) {
-    if (rooms[i] === "room" || rooms[i] === "draining") await openRoom(deps, queue, saleId);
+    if (roomToOpen(rooms[i] ?? null)) await openRoom(deps, queue, saleId);
     else if (now > startsAt + FORGET_AFTER_MS) await redis.zrem(keys.rooms, saleId);
   }
 }

@@ -1,5 +1,6 @@
 import type { Queue } from "bullmq";
 import type { Deps } from "../deps.js";
+import { roomToOpen } from "../fields.js";
 import { parseTicketId, ticketId, ticketRef } from "../keys.js";
 import { batchJobSchema, TICKET_JOB } from "../queues.js";
 import { batchJobId } from "./enqueue.js";
@@ -30,12 +31,12 @@ async function sweepSale(deps: Deps, queue: Queue, saleId: string, now: number):
   const { redis, keys } = deps;
   // A fair-start room's tickets have no job until its opener queues them (shared/sale/open-rooms.ts),
   // within a second of the opening; should no opener get to it, they are swept like any other.
-  const [room, startsAt] = await Promise.all([
+  const [room, [startsAt, tseq]] = await Promise.all([
     redis.hget(keys.saleMode(saleId), "fs"),
-    redis.hget(keys.sale(saleId), "sa"),
+    redis.hmget(keys.sale(saleId), "sa", "tseq"),
   ]);
-  if ((room === "room" || room === "draining") && now < Number(startsAt) + ROOM_GRACE_MS) return [];
-  const last = Number((await redis.hget(keys.sale(saleId), "tseq")) ?? 0);
+  if (roomToOpen(room) && now < Number(startsAt) + ROOM_GRACE_MS) return [];
+  const last = Number(tseq ?? 0);
   let cursor = Math.max(1, Number((await redis.get(keys.sweepCursor(saleId))) ?? 1));
   const revived: string[] = [];
   const batches = liveBatches(deps, queue, saleId);

@@ -11,6 +11,7 @@ import { scanKeys } from "../../shared/redis.js";
 import { sleep } from "../../shared/time.js";
 import { startWorker } from "../../worker/start.js";
 import { envOf, freePort, type Role, startRole } from "./processes.js";
+import { testStores } from "./stores.js";
 
 export type TestEnv = Awaited<ReturnType<typeof createTestEnv>>;
 export type HttpClient = ReturnType<typeof httpClient>;
@@ -20,12 +21,12 @@ const adminAuth = `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`).toStri
 
 /** The config a suite runs with: the machine's stores, its own Redis prefix and database. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
-  const env = processEnv();
+  const stores = testStores(processEnv());
   const tag = randomBytes(4).toString("hex");
-  const base = new URL(env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");
+  const base = new URL(stores.databaseUrl);
   base.pathname = `/fs_test_${tag}`;
   return parseConfig({
-    REDIS_URL: env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
+    REDIS_URL: stores.redisUrl,
     DATABASE_URL: base.toString(),
     REDIS_PREFIX: `t${tag}`,
     ADMIN_USER: ADMIN.user,
